@@ -1,0 +1,58 @@
+"""Inventory steps: reserve stock for an order, add stock on a restock."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from activities.services import call
+
+
+class StockItem(BaseModel):
+    """A quantity of one SKU."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1)
+
+
+class ReserveInventoryInput(BaseModel):
+    """What to reserve, for which order."""
+
+    order_id: str
+    items: list[StockItem]
+
+
+class ReserveInventoryResult(BaseModel):
+    """What was reserved."""
+
+    order_id: str
+    items: list[StockItem]
+
+
+class AddStockInput(BaseModel):
+    """Stock that arrived."""
+
+    sku: str
+    quantity: int = Field(ge=1)
+
+
+class StockLevel(BaseModel):
+    """A SKU's stock after a change."""
+
+    sku: str
+    available: int
+    reserved: int
+
+
+@activity.defn
+async def reserve_inventory(input: ReserveInventoryInput) -> ReserveInventoryResult:
+    """Reserve every item of the order, all or nothing; `OutOfStock` if any is short."""
+    body = await call("POST", "/inventory/reservations", input.model_dump(mode="json"))
+    return ReserveInventoryResult.model_validate(body)
+
+
+@activity.defn
+async def add_stock(input: AddStockInput) -> StockLevel:
+    """Add arrived stock to a SKU."""
+    body = await call("POST", f"/inventory/{input.sku}/restock", {"quantity": input.quantity})
+    return StockLevel.model_validate(body)

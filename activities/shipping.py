@@ -1,0 +1,41 @@
+"""Shipping steps: create a shipment to the customer's address."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from activities.services import call
+
+
+class ShippingAddress(BaseModel):
+    """Where an order goes."""
+
+    name: str = Field(min_length=1, max_length=200)
+    line1: str = Field(min_length=1, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postal_code: str = Field(min_length=1, max_length=20)
+    country: str = Field(
+        pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code", examples=["DE"]
+    )
+
+
+class CreateShipmentInput(BaseModel):
+    """An order to ship, and where."""
+
+    order_id: str
+    address: ShippingAddress
+
+
+class CreateShipmentResult(BaseModel):
+    """The shipment that was created."""
+
+    order_id: str
+    tracking_id: str
+
+
+@activity.defn
+async def create_shipment(input: CreateShipmentInput) -> CreateShipmentResult:
+    """Create the shipment; `UnsupportedDestination` if the carrier can't deliver there."""
+    body = await call("POST", "/shipments", input.model_dump(mode="json"))
+    return CreateShipmentResult.model_validate(body)

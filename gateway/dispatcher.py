@@ -1,0 +1,169 @@
+"""Dispatch: deliver committed inbox events to Temporal — start or signal the workflow.
+
+The request that commits an event dispatches it at once; if Temporal is unreachable the event
+stays queued and the background loop retries it with capped exponential backoff, oldest first.
+Starting is idempotent by construction: the workflow id comes from the event, the conflict
+policy joins a running run and the reuse policy refuses a second run after the first closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from gateway.inbox import Inbox, InboxRow, Status
+from sagaway import search_attributes as sa
+from sagaway.correlation import correlation_id as correlation_var
+from sagaway.events import EventMeta
+from sagaway.triggers import Registry, UnknownEventType
+
+log = logging.getLogger("sagaway.gateway.dispatch")
+
+RPC_TIMEOUT = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(seconds=60)
+LOOP_LEASE = timedelta(seconds=30)
+_TRANSIENT = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.INTERNAL,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where an event stands after a dispatch attempt."""
+
+    status: Status
+    run_id: str | None = None
+
+
+class Dispatcher:
+    """Moves inbox events into Temporal."""
+
+    def __init__(self, client: Client, registry: Registry, inbox: Inbox, task_queue: str) -> None:
+        """Dispatch with `client` to workflows of `registry` on `task_queue`."""
+        self.client = client
+        self.registry = registry
+        self.inbox = inbox
+        self.task_queue = task_queue
+
+    async def dispatch(self, row: InboxRow) -> Outcome:
+        """Deliver one event and record the outcome; never raises for Temporal trouble."""
+        token = correlation_var.set(row.correlation_id)
+        try:
+            outcome = await self._deliver(row)
+        except _Permanent as err:
+            log.warning("event %s dead-lettered: %s", row.id, err.detail)
+            await self.inbox.mark_dead(row, err.reason, err.detail)
+            return Outcome("dead_lettered")
+        except Exception as err:  # Temporal unreachable, or slow: keep it queued.
+            delay = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 10)))
+            log.info("event %s queued, retry in %s: %s", row.id, delay, _short(err))
+            await self.inbox.mark_retry(row.seq, _short(err), delay)
+            return Outcome("queued")
+        finally:
+            correlation_var.reset(token)
+        await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
+        return outcome
+
+    async def _deliver(self, row: InboxRow) -> Outcome:
+        try:
+            trigger = self.registry[row.type]
+        except UnknownEventType:
+            raise _Permanent("no-route", f"no workflow listens to {row.type!r}") from None
+        data = trigger.data_model.model_validate(row.event.get("data"))
+        meta = event_meta(row)
+        if trigger.action == "start":
+            pairs = [
+                SearchAttributePair(sa.CORRELATION_ID, row.correlation_id),
+                SearchAttributePair(sa.EVENT_TYPE, row.type),
+                SearchAttributePair(sa.EVENT_SOURCE, row.source),
+                SearchAttributePair(sa.EVENT_ID, row.id),
+                SearchAttributePair(sa.SAGA_STATUS, "running"),
+            ]
+            business_key = trigger.render_business_key(data, meta)
+            if business_key:
+                pairs.append(SearchAttributePair(sa.BUSINESS_KEY, business_key))
+            try:
+                handle = await self.client.start_workflow(
+                    trigger.workflow_name,
+                    data,
+                    id=row.workflow_id,
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    # USE_EXISTING alone lets a late duplicate start a second run.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(pairs),
+                    memo={"event": meta.model_dump(mode="json")},
+                    rpc_timeout=RPC_TIMEOUT,
+                )
+            except WorkflowAlreadyStartedError as err:
+                return Outcome("started", err.run_id)
+            return Outcome("started", handle.first_execution_run_id)
+        try:
+            await self.client.get_workflow_handle(row.workflow_id).signal(
+                str(trigger.handler), args=[data, meta], rpc_timeout=RPC_TIMEOUT
+            )
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise _Permanent(
+                    "workflow-not-running", f"no running workflow {row.workflow_id!r} to signal"
+                ) from None
+            raise
+        return Outcome("signaled")
+
+    async def run_loop(self, interval: float, stop: asyncio.Event, batch: int = 100) -> None:
+        """Dispatch queued events until `stop` is set: the path back after a Temporal outage."""
+        while not stop.is_set():
+            try:
+                rows = await self.inbox.claim_due(batch, LOOP_LEASE)
+                for row in rows:
+                    await self.dispatch(row)
+                if len(rows) == batch:
+                    continue  # a backlog: keep going without waiting
+            except Exception:
+                log.exception("dispatch loop failed; retrying")
+            try:
+                await asyncio.wait_for(stop.wait(), interval)
+            except TimeoutError:
+                pass
+
+
+def event_meta(row: InboxRow) -> EventMeta:
+    """The envelope a workflow sees beside a signal."""
+    return EventMeta(
+        id=row.id,
+        source=row.source,
+        type=row.type,
+        time=row.event.get("time"),
+        subject=row.event.get("subject"),
+        correlation_id=row.correlation_id,
+    )
+
+
+class _Permanent(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _short(err: BaseException) -> str:
+    text = f"{type(err).__name__}: {err}"
+    return text if len(text) <= 500 else text[:497] + "..."

@@ -1,0 +1,161 @@
+"""RFC 9457 problem details: every error the gateway returns, with a stable `type` per kind.
+
+    Problem (HTTP status)
+    ├── invalid-json 400, invalid-envelope 400, invalid-request 400
+    ├── run-not-found 404
+    ├── content-conflict 409
+    ├── body-too-large 413
+    ├── unsupported-media-type 415
+    ├── no-route 422, invalid-data 422
+    └── not-ready 503
+Each `type` resolves to a short page at `GET /problems/{slug}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "/problems/"
+
+#: slug → (status, title, description). Slugs are API: never rename one.
+CATALOG: dict[str, tuple[int, str, str]] = {
+    "invalid-json": (400, "Malformed JSON", "The body is not valid JSON."),
+    "invalid-envelope": (
+        400,
+        "Invalid CloudEvent",
+        "The CloudEvents 1.0 envelope is missing a required attribute or has an invalid one.",
+    ),
+    "invalid-request": (400, "Invalid request", "A header or parameter is invalid."),
+    "run-not-found": (404, "Run not found", "No workflow run has this id."),
+    "content-conflict": (
+        409,
+        "Event id reused with other content",
+        "An event with this source and id was accepted before with different content.",
+    ),
+    "body-too-large": (413, "Body too large", "The request body is over the size limit."),
+    "unsupported-media-type": (
+        415,
+        "Unsupported media type",
+        "Send application/cloudevents+json (structured), application/cloudevents-batch+json "
+        "(batch), or ce-* headers with a JSON body (binary).",
+    ),
+    "no-route": (422, "No workflow for this event type", "No trigger listens to this type."),
+    "invalid-data": (
+        422,
+        "Event data does not match its schema",
+        "The event's data fails validation against the model of its type.",
+    ),
+    "not-ready": (503, "Not ready", "A dependency of the gateway is unreachable."),
+}
+
+
+class FieldError(BaseModel):
+    """One failing field: its dotted path and what is wrong."""
+
+    field: str
+    message: str
+
+
+class ProblemBody(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """An error to send as problem+json."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """A problem of kind `slug` (a key of `CATALOG`) with a human `detail`."""
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of this kind of problem."""
+        return CATALOG[self.slug][0]
+
+    def body(self, instance: str | None = None) -> ProblemBody:
+        """The problem document."""
+        status, title, _ = CATALOG[self.slug]
+        return ProblemBody(
+            type=TYPE_PREFIX + self.slug,
+            title=title,
+            status=status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
+
+    def response(self, instance: str | None = None) -> JSONResponse:
+        """The problem as an HTTP response."""
+        return JSONResponse(
+            self.body(instance).model_dump(exclude_none=True),
+            status_code=self.status,
+            media_type=MEDIA_TYPE,
+            headers=self.headers,
+        )
+
+
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """A pydantic error location as a dotted path: ('items', 0, 'quantity') → items.0.quantity."""
+    return ".".join(str(part) for part in loc)
+
+
+def install(app: FastAPI) -> None:
+    """Make every error of `app` a problem+json response."""
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(field=field_path(err["loc"]), message=err["msg"]) for err in exc.errors()
+        ]
+        problem = Problem("invalid-request", "The request is invalid.", errors=errors)
+        return problem.response(request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": str(exc.detail),
+            "status": exc.status_code,
+            "detail": str(exc.detail),
+        }
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=MEDIA_TYPE, headers=exc.headers
+        )
+
+    @app.get("/problems/{slug}", tags=["problems"], include_in_schema=False)
+    async def problem_type(slug: str) -> dict[str, Any]:
+        """Describe one problem type."""
+        if slug not in CATALOG:
+            raise HTTPException(404, "Unknown problem type")
+        status, title, description = CATALOG[slug]
+        return {"type": TYPE_PREFIX + slug, "status": status, "title": title,
+                "description": description}

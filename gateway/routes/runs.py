@@ -1,0 +1,82 @@
+"""`GET /runs/{workflow_id}`: a run's Temporal status and its saga's steps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from compensations.saga import SagaState
+from gateway.deps import IngestDep, TemporalDep
+from gateway.models import RunStatus
+from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from sagaway import search_attributes as sa
+
+router = APIRouter(tags=["runs"])
+log = logging.getLogger("sagaway.gateway")
+
+#: A query needs a worker to answer; don't hold the caller long when none does.
+QUERY_TIMEOUT_SECONDS = 3.0
+
+
+@router.get(
+    "/runs/{workflow_id}",
+    response_model=RunStatus,
+    responses={404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}},
+)
+async def get_run(
+    workflow_id: str, request: Request, client: TemporalDep, ingest: IngestDep
+) -> RunStatus:
+    """The latest run of a workflow: its status, correlation id, saga steps and result."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        desc = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise Problem("run-not-found", f"No run has the workflow id {workflow_id!r}.") from None
+        raise
+    run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
+    result: Any = None
+    failure: str | None = None
+    saga: SagaState | None = None
+    if desc.status == WorkflowExecutionStatus.COMPLETED:
+        result = await run.result(follow_runs=False)
+        if isinstance(result, dict) and isinstance(result.get("saga"), dict):
+            saga = SagaState.model_validate(result["saga"])
+    elif desc.status == WorkflowExecutionStatus.FAILED:
+        try:
+            await run.result(follow_runs=False)
+        except WorkflowFailureError as err:
+            failure = str(err.cause or err)
+    if saga is None:
+        saga = await _query_saga(run, desc.typed_search_attributes.get(sa.SAGA_STATUS))
+    return RunStatus(
+        workflow_id=workflow_id,
+        run_id=desc.run_id,
+        workflow_type=desc.workflow_type,
+        status=desc.status.name if desc.status else "UNKNOWN",
+        correlation_id=desc.typed_search_attributes.get(sa.CORRELATION_ID),
+        saga=saga,
+        result=result,
+        failure=failure,
+        links=ingest.links(workflow_id, desc.run_id),
+    )
+
+
+async def _query_saga(run: Any, indexed_status: str | None) -> SagaState | None:
+    try:
+        state = await asyncio.wait_for(
+            run.query("saga_state", result_type=SagaState), QUERY_TIMEOUT_SECONDS
+        )
+        return state if isinstance(state, SagaState) else SagaState.model_validate(state)
+    except (TimeoutError, RPCError) as err:
+        log.info("saga query failed, using the search attribute: %s", err)
+    except Exception as err:  # a workflow without the query, or a query that failed
+        log.info("no saga state: %s", err)
+    if indexed_status:
+        return SagaState.model_validate({"status": indexed_status, "steps": []})
+    return None

@@ -1,0 +1,5 @@
+"""`python -m sagaway` is the `sagaway` command."""
+
+from sagaway.cli import app
+
+app()

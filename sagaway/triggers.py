@@ -1,0 +1,177 @@
+"""Triggers: which CloudEvent types start or signal which workflow, declared on the workflow class.
+
+    @triggers.starts("order.placed", workflow_id="order-{order_id}", business_key="{order_id}")
+    @triggers.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}")
+    @workflow.defn
+    class OrderFulfillment: ...
+
+The event's data model is read from the type hint of the workflow's `run` argument (for a
+start) or of the signal handler's first argument (for a signal), so nothing is written twice.
+The gateway and the worker both build a `Registry` from the same list of workflow classes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import string
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from sagaway.events import EventMeta
+
+Action = Literal["start", "signal"]
+W = TypeVar("W", bound=type)
+
+_ATTR = "__sagaway_triggers__"
+#: Names a workflow id template may use besides the data's own fields.
+EVENT_FIELDS = ("event_id", "event_source", "event_type")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One event type routed to one workflow: how to find the run and what to do to it."""
+
+    event_type: str
+    action: Action
+    workflow: type
+    workflow_id: str
+    data_model: type[BaseModel]
+    handler: str | None = None
+    business_key: str | None = None
+
+    @property
+    def workflow_name(self) -> str:
+        """The workflow type name Temporal knows the class by."""
+        defn = getattr(self.workflow, "__temporal_workflow_definition", None)
+        return str(getattr(defn, "name", self.workflow.__name__))
+
+    def render_workflow_id(self, data: BaseModel, event: EventMeta) -> str:
+        """The workflow id for this event, from the trigger's template."""
+        return _render(self.workflow_id, data, event)
+
+    def render_business_key(self, data: BaseModel, event: EventMeta) -> str | None:
+        """The business key for this event (e.g. the order id), if the trigger names one."""
+        return _render(self.business_key, data, event) if self.business_key else None
+
+
+def starts(
+    event_type: str, *, workflow_id: str, business_key: str | None = None
+) -> Callable[[W], W]:
+    """Declare that `event_type` starts this workflow, with its data as the `run` argument."""
+
+    def attach(cls: W) -> W:
+        model = _argument_model(cls, "run", event_type)
+        return _attach(
+            cls,
+            Trigger(event_type, "start", cls, workflow_id, model, None, business_key),
+        )
+
+    return attach
+
+
+def signals(
+    event_type: str,
+    *,
+    handler: str,
+    workflow_id: str,
+    business_key: str | None = None,
+) -> Callable[[W], W]:
+    """Declare that `event_type` signals this workflow's `handler(data, event: EventMeta)`."""
+
+    def attach(cls: W) -> W:
+        model = _argument_model(cls, handler, event_type)
+        hints = _hints(getattr(cls, handler))
+        if len(hints) < 2 or hints[1] is not EventMeta:
+            raise TypeError(
+                f"{cls.__name__}.{handler} must take (data, event: EventMeta) so it can "
+                "ignore a redelivered event"
+            )
+        return _attach(
+            cls, Trigger(event_type, "signal", cls, workflow_id, model, handler, business_key)
+        )
+
+    return attach
+
+
+class UnknownEventType(LookupError):
+    """No workflow listens to this event type."""
+
+
+class Registry:
+    """Every trigger of a set of workflow classes, looked up by event type."""
+
+    def __init__(self, workflows: Iterable[type]) -> None:
+        """Collect the triggers declared on `workflows`; an event type may route only once."""
+        self.workflows = tuple(workflows)
+        self._by_type: dict[str, Trigger] = {}
+        for cls in self.workflows:
+            for trigger in getattr(cls, _ATTR, ()):
+                if trigger.event_type in self._by_type:
+                    other = self._by_type[trigger.event_type].workflow.__name__
+                    raise ValueError(
+                        f"{trigger.event_type!r} is routed twice ({other}, {cls.__name__})"
+                    )
+                self._by_type[trigger.event_type] = trigger
+
+    def __getitem__(self, event_type: str) -> Trigger:
+        """The trigger for `event_type`, or `UnknownEventType`."""
+        try:
+            return self._by_type[event_type]
+        except KeyError:
+            raise UnknownEventType(event_type) from None
+
+    @property
+    def event_types(self) -> Mapping[str, Trigger]:
+        """All routed event types."""
+        return dict(self._by_type)
+
+
+def _attach(cls: W, trigger: Trigger) -> W:
+    if getattr(cls, "__temporal_workflow_definition", None) is None:
+        raise TypeError(f"put @workflow.defn below the trigger decorators on {cls.__name__}")
+    _check_template(trigger.workflow_id, trigger.data_model, cls)
+    if trigger.business_key:
+        _check_template(trigger.business_key, trigger.data_model, cls)
+    # Decorators apply bottom-up; prepend so the tuple reads in source order.
+    setattr(cls, _ATTR, (trigger, *cls.__dict__.get(_ATTR, ())))
+    return cls
+
+
+def _hints(fn: Callable[..., Any]) -> list[Any]:
+    hints = typing.get_type_hints(fn)
+    params = [p for p in inspect.signature(fn).parameters if p != "self"]
+    return [hints.get(p) for p in params]
+
+
+def _argument_model(cls: type, method: str, event_type: str) -> type[BaseModel]:
+    fn = getattr(cls, method, None)
+    if fn is None:
+        raise TypeError(f"{cls.__name__} has no method {method!r} for {event_type!r}")
+    hints = _hints(fn)
+    model = hints[0] if hints else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise TypeError(
+            f"{cls.__name__}.{method} must take a pydantic model as its first argument: "
+            f"it is the data of {event_type!r}"
+        )
+    return model
+
+
+def _check_template(template: str, model: type[BaseModel], cls: type) -> None:
+    names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    unknown = names - set(model.model_fields) - set(EVENT_FIELDS)
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}: template {template!r} names {sorted(unknown)}, which are neither "
+            f"fields of {model.__name__} nor {EVENT_FIELDS}"
+        )
+
+
+def _render(template: str, data: BaseModel, event: EventMeta) -> str:
+    values: dict[str, Any] = data.model_dump(mode="json")
+    values.update(event_id=event.id, event_source=event.source, event_type=event.type)
+    return template.format_map(values)

@@ -1,0 +1,53 @@
+"""Session fixtures: a real PostgreSQL and a real Temporal dev server, on free ports and temp dirs."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.temporal import connect
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp dir for this test session's servers."""
+    return tmp_path_factory.mktemp("sagaway")
+
+
+@pytest.fixture(scope="session")
+def database_url(session_dir: Path) -> Iterator[str]:
+    """URL of a real PostgreSQL server started for this session."""
+    pg = EmbeddedPostgres(session_dir / "pg")
+    url = pg.start()
+    yield url
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(session_dir: Path) -> Iterator[str]:
+    """host:port of a real Temporal dev server started for this session."""
+    port = free_port()
+    proc = start_temporal_dev_server(
+        port=port,
+        ui_port=None,
+        db_file=session_dir / "temporal.db",
+        log_file=session_dir / "temporal.log",
+    )
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
+    """A client of the session's dev server with Sagaway's data converter."""
+    client = await connect(temporal_address, wait_seconds=30)
+    yield client

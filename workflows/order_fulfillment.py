@@ -1,0 +1,149 @@
+"""Order fulfilment: what `order.placed` and `order.cancelled` do.
+
+`order.placed` starts `OrderFulfillment` as `order-{order_id}`; `order.cancelled` signals it.
+Steps, each undo registered before its step:
+    1. reserve inventory    undo: release inventory
+    2. charge payment       undo: refund payment
+    3. wait out the cancel window (an `order.cancelled` here undoes 2 and 1)
+    4. create shipment      undo: cancel shipment
+A step that fails for good (declined card, unsupported destination, no stock) undoes the steps
+before it, newest first, and the run completes with `saga.status = compensated`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import ReserveInventoryInput, StockItem, reserve_inventory
+    from activities.payments import ChargePaymentInput, charge_payment
+    from activities.shipping import CreateShipmentInput, ShippingAddress, create_shipment
+    from compensations import (
+        SagaCancelled,
+        SagaState,
+        SagaWorkflow,
+        cancel_shipment,
+        refund_payment,
+        release_inventory,
+    )
+    from compensations.undo_activities import OrderRef
+    from sagaway import triggers
+    from sagaway.events import EventMeta
+
+
+class OrderItem(BaseModel):
+    """One line of an order."""
+
+    sku: str = Field(min_length=1, max_length=64, examples=["sku-red-mug"])
+    quantity: int = Field(ge=1, examples=[2])
+    unit_price_cents: int = Field(ge=0, examples=[1250])
+
+
+class OrderPlaced(BaseModel):
+    """Data of `order.placed`: the order to fulfil."""
+
+    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    customer_id: str = Field(min_length=1, max_length=64)
+    items: list[OrderItem] = Field(min_length=1, max_length=100)
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    payment_token: str = Field(min_length=1, max_length=200)
+    shipping_address: ShippingAddress
+    cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
+
+    @property
+    def total_cents(self) -> int:
+        """What the order costs."""
+        return sum(item.quantity * item.unit_price_cents for item in self.items)
+
+
+class OrderCancelled(BaseModel):
+    """Data of `order.cancelled`: the customer withdrew the order."""
+
+    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    reason: str = Field("", max_length=500)
+
+
+class OrderResult(BaseModel):
+    """How the order ended."""
+
+    order_id: str
+    saga: SagaState
+    charged_cents: int = 0
+    tracking_id: str | None = None
+    cancel_reason: str | None = None
+
+
+@triggers.starts("order.placed", workflow_id="order-{order_id}", business_key="{order_id}")
+@triggers.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}")
+@workflow.defn
+class OrderFulfillment(SagaWorkflow):
+    """Reserve, charge, wait out the cancel window, ship; undo newest first on failure."""
+
+    def __init__(self) -> None:
+        """A run with no cancellation yet."""
+        super().__init__()
+        self._cancel_reason: str | None = None
+        self._shipping = False
+        self._seen_events: set[str] = set()
+
+    @workflow.run
+    async def run(self, order: OrderPlaced) -> OrderResult:
+        """Fulfil the order, or undo what was done."""
+        ref = OrderRef(order_id=order.order_id)
+        result = OrderResult(order_id=order.order_id, saga=self.saga.state)
+        async with self.saga:
+            self.saga.add_compensation("release inventory", release_inventory, ref)
+            await self.saga.run(
+                "reserve inventory",
+                reserve_inventory,
+                ReserveInventoryInput(
+                    order_id=order.order_id,
+                    items=[StockItem(sku=i.sku, quantity=i.quantity) for i in order.items],
+                ),
+            )
+            self.saga.add_compensation("refund payment", refund_payment, ref)
+            charge = await self.saga.run(
+                "charge payment",
+                charge_payment,
+                ChargePaymentInput(
+                    order_id=order.order_id,
+                    amount_cents=order.total_cents,
+                    payment_token=order.payment_token,
+                ),
+            )
+            result.charged_cents = charge.charged_cents
+            await self._wait_cancel_window(order.cancel_window_seconds)
+            self.saga.add_compensation("cancel shipment", cancel_shipment, ref)
+            shipment = await self.saga.run(
+                "create shipment",
+                create_shipment,
+                CreateShipmentInput(order_id=order.order_id, address=order.shipping_address),
+            )
+            result.tracking_id = shipment.tracking_id
+        result.cancel_reason = self._cancel_reason if self.saga.state.status != "completed" else None
+        return result
+
+    @workflow.signal
+    def cancel(self, data: OrderCancelled, event: EventMeta) -> None:
+        """The customer cancelled; honoured until the shipment step starts."""
+        if event.id in self._seen_events:
+            return  # a redelivered event
+        self._seen_events.add(event.id)
+        if self._shipping:
+            workflow.logger.info("order.cancelled %s arrived after the cancel window", event.id)
+            return
+        self._cancel_reason = data.reason or "cancelled"
+
+    async def _wait_cancel_window(self, seconds: int) -> None:
+        if seconds:
+            await workflow.wait_condition(
+                lambda: self._cancel_reason is not None,
+                timeout=timedelta(seconds=seconds),
+                timeout_summary="cancel window",
+            )
+        if self._cancel_reason is not None:
+            raise SagaCancelled(self._cancel_reason)
+        self._shipping = True

@@ -1,0 +1,35 @@
+"""Restock: what `inventory.restocked` does — add the arrived stock, once per event."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inventory import AddStockInput, StockLevel, add_stock
+    from compensations import SagaWorkflow
+    from sagaway import triggers
+
+
+class InventoryRestocked(BaseModel):
+    """Data of `inventory.restocked`: stock that arrived for a SKU."""
+
+    sku: str = Field(min_length=1, max_length=64, examples=["sku-red-mug"])
+    quantity: int = Field(ge=1, le=1_000_000, examples=[10])
+
+
+@triggers.starts("inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}")
+@workflow.defn
+class Restock(SagaWorkflow):
+    """One step, nothing to undo: add stock."""
+
+    @workflow.run
+    async def run(self, restock: InventoryRestocked) -> StockLevel:
+        """Add the stock and return the SKU's new level."""
+        async with self.saga:
+            return await self.saga.run(
+                "add stock",
+                add_stock,
+                AddStockInput(sku=restock.sku, quantity=restock.quantity),
+                summary=f"add {restock.quantity} × {restock.sku}",
+            )
