@@ -6,11 +6,13 @@ import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from temporalio.client import Client
 
 from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
 from sagaway.temporal import connect
+from tests.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +53,27 @@ async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
     """A client of the session's dev server with Sagaway's data converter."""
     client = await connect(temporal_address, wait_seconds=30)
     yield client
+
+
+@pytest.fixture(scope="session")
+def stack(database_url: str, temporal_address: str, session_dir: Path) -> Iterator[Stack]:
+    """Services, worker and gateway as real processes against the session's servers."""
+    s = Stack(database_url, temporal_address, session_dir)
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the session's gateway."""
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def services(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the session's demo services, to check their state."""
+    assert stack.services_url
+    async with httpx.AsyncClient(base_url=stack.services_url, timeout=30) as client:
+        yield client

@@ -1,0 +1,129 @@
+"""Real processes for tests: the gateway, worker and services run as `python -m sagaway <part>`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sagaway.embedded import free_port
+
+PART_PORT_ENV = {"gateway": "SAGAWAY_PORT", "services": "SAGAWAY_SERVICES_PORT"}
+HEALTH_PATH = {"gateway": "/readyz", "services": "/healthz"}
+
+
+@dataclass
+class Stack:
+    """Gateway, worker and services processes configured only through the environment."""
+
+    database_url: str
+    temporal_address: str
+    log_dir: Path
+    task_queue: str = field(default_factory=lambda: f"tq-{uuid.uuid4().hex[:8]}")
+    services_url: str | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """The environment every part gets, as a deployment would set it."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGAWAY_", "TEMPORAL_"))}
+        env |= {
+            "SAGAWAY_DATABASE_URL": self.database_url,
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "SAGAWAY_TASK_QUEUE": self.task_queue,
+            "SAGAWAY_DISPATCH_INTERVAL_SECONDS": "0.5",
+        }
+        for part, var in PART_PORT_ENV.items():
+            if part in self.ports:
+                env[var] = str(self.ports[part])
+        if self.services_url:
+            env["SAGAWAY_SERVICES_URL"] = self.services_url
+        return env
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the gateway."""
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def start(self, *parts: str) -> None:
+        """Start the given parts (default: services, worker, gateway) and wait until they serve."""
+        for part in parts or ("services", "worker", "gateway"):
+            if part in PART_PORT_ENV and part not in self.ports:
+                self.ports[part] = free_port()
+            if part == "services":
+                self.services_url = f"http://127.0.0.1:{self.ports['services']}"
+            log = open(self.log_dir / f"{part}-{self.task_queue}.log", "ab")  # noqa: SIM115
+            self.procs[part] = subprocess.Popen(
+                [sys.executable, "-m", "sagaway", part],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            if part in HEALTH_PATH:
+                self._wait_http(part)
+
+    def _wait_http(self, part: str, timeout: float = 30) -> None:
+        url = f"http://127.0.0.1:{self.ports[part]}{HEALTH_PATH[part]}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.procs[part].poll() is not None:
+                raise RuntimeError(f"{part} exited: see {self.log_dir}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{part} not ready at {url}")
+
+    def kill(self, part: str) -> None:
+        """SIGKILL one part: no chance to clean up."""
+        proc = self.procs.pop(part)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def stop(self) -> None:
+        """SIGTERM every part and wait for it."""
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+
+def order_event(order_id: str | None = None, **data: Any) -> dict[str, Any]:
+    """A structured `order.placed` CloudEvent with sensible data, overridable field by field."""
+    order_id = order_id or f"o-{uuid.uuid4().hex[:10]}"
+    body: dict[str, Any] = {
+        "order_id": order_id,
+        "customer_id": "c-1",
+        "items": [{"sku": data.pop("sku", "sku-default"), "quantity": 2, "unit_price_cents": 1250}],
+        "payment_token": "tok_visa",
+        "shipping_address": {
+            "name": "Ada Lovelace",
+            "line1": "12 Analytical Row",
+            "city": "London",
+            "postal_code": "N1 7AA",
+            "country": "GB",
+        },
+    }
+    body.update(data)
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex}",
+        "source": "/tests/shop",
+        "type": "order.placed",
+        "time": "2026-11-28T10:00:00Z",
+        "data": body,
+    }

@@ -1,0 +1,152 @@
+"""OrderFulfillment end to end: events through the gateway, effects checked in the services."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from tests.helpers import payment, post, restock, stock, wait_for_saga, wait_for_step
+from tests.stack import order_event
+
+
+def new_sku() -> str:
+    return f"sku-{uuid.uuid4().hex[:8]}"
+
+
+async def test_order_completes_and_charges_once(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku)
+    response = await post(gateway, event)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["status"] == "started" and body["run_id"]
+    run = await wait_for_saga(gateway, body["workflow_id"])
+    assert run["status"] == "COMPLETED"
+    assert run["saga"]["status"] == "completed"
+    assert [s["name"] for s in run["saga"]["steps"]] == [
+        "reserve inventory",
+        "charge payment",
+        "create shipment",
+    ]
+    assert await stock(services, sku) == {"sku": sku, "available": 3, "reserved": 2}
+    paid = await payment(services, event["data"]["order_id"])
+    assert (paid["charged_cents"], paid["charges"], paid["refunded_cents"]) == (2500, 1, 0)
+    shipment = await services.get(f"/shipments/{event['data']['order_id']}")
+    assert shipment.json()["status"] == "created"
+
+
+async def test_declined_payment_releases_inventory_and_charges_nothing(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku, payment_token="tok_decline")
+    response = await post(gateway, event)
+    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    assert run["saga"]["status"] == "compensated"
+    assert run["saga"]["failure"].startswith("PaymentDeclined")
+    assert [(s["name"], s["kind"], s["status"]) for s in run["saga"]["steps"]] == [
+        ("reserve inventory", "step", "completed"),
+        ("charge payment", "step", "failed"),
+        ("refund payment", "undo", "completed"),
+        ("release inventory", "undo", "completed"),
+    ]
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+    assert (await payment(services, event["data"]["order_id"]))["charged_cents"] == 0
+
+
+async def test_flaky_payment_is_retried_and_charged_once(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku, payment_token="tok_flaky")
+    response = await post(gateway, event)
+    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    assert run["saga"]["status"] == "completed"
+    paid = await payment(services, event["data"]["order_id"])
+    assert (paid["charged_cents"], paid["charges"]) == (2500, 1)
+
+
+async def test_unsupported_destination_refunds_and_releases_newest_first(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku)
+    event["data"]["shipping_address"]["country"] = "AQ"
+    response = await post(gateway, event)
+    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    assert run["saga"]["status"] == "compensated"
+    assert run["saga"]["failure"].startswith("UnsupportedDestination")
+    undos = [s["name"] for s in run["saga"]["steps"] if s["kind"] == "undo"]
+    assert undos == ["cancel shipment", "refund payment", "release inventory"]
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+    paid = await payment(services, event["data"]["order_id"])
+    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
+
+
+async def test_out_of_stock_fails_first_step_and_changes_nothing(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 1)
+    event = order_event(sku=sku)  # wants 2
+    response = await post(gateway, event)
+    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    assert run["saga"]["status"] == "compensated"
+    assert run["saga"]["failure"].startswith("OutOfStock")
+    assert run["saga"]["steps"][0] == {
+        "name": "reserve inventory",
+        "kind": "step",
+        "status": "failed",
+    }
+    assert not any(s["name"] == "charge payment" for s in run["saga"]["steps"])
+    assert await stock(services, sku) == {"sku": sku, "available": 1, "reserved": 0}
+    assert (await payment(services, event["data"]["order_id"]))["charges"] == 0
+
+
+async def test_cancel_inside_window_refunds_and_releases(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku, cancel_window_seconds=60)
+    order_id = event["data"]["order_id"]
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_step(gateway, workflow_id, "charge payment")
+    cancel = {
+        "specversion": "1.0",
+        "id": f"cancel-{uuid.uuid4().hex}",
+        "source": "/tests/shop",
+        "type": "order.cancelled",
+        "data": {"order_id": order_id, "reason": "changed my mind"},
+    }
+    response = await post(gateway, cancel)
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "signaled"
+    assert response.json()["workflow_id"] == workflow_id
+    run = await wait_for_saga(gateway, workflow_id)
+    assert run["saga"]["status"] == "compensated"
+    assert run["result"]["cancel_reason"] == "changed my mind"
+    assert not any(s["name"] == "create shipment" for s in run["saga"]["steps"])
+    paid = await payment(services, order_id)
+    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+
+
+async def test_cancel_for_unknown_order_is_dead_lettered(gateway: httpx.AsyncClient) -> None:
+    cancel = {
+        "specversion": "1.0",
+        "id": f"cancel-{uuid.uuid4().hex}",
+        "source": "/tests/shop",
+        "type": "order.cancelled",
+        "data": {"order_id": f"nope-{uuid.uuid4().hex[:6]}", "reason": "x"},
+    }
+    response = await post(gateway, cancel)
+    assert response.status_code == 202
+    assert response.json()["status"] == "dead_lettered"
