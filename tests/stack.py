@@ -17,7 +17,7 @@ import httpx
 from sagaway.embedded import free_port
 
 PART_PORT_ENV = {"gateway": "SAGAWAY_PORT", "services": "SAGAWAY_SERVICES_PORT"}
-HEALTH_PATH = {"gateway": "/readyz", "services": "/healthz"}
+HEALTH_PATH = {"gateway": "/livez", "services": "/healthz"}
 
 
 @dataclass

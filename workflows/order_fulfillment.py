@@ -12,6 +12,7 @@ before it, newest first, and the run completes with `saga.status = compensated`.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from pydantic import BaseModel, Field
@@ -139,11 +140,12 @@ class OrderFulfillment(SagaWorkflow):
 
     async def _wait_cancel_window(self, seconds: int) -> None:
         if seconds:
-            await workflow.wait_condition(
-                lambda: self._cancel_reason is not None,
-                timeout=timedelta(seconds=seconds),
-                timeout_summary="cancel window",
-            )
+            with contextlib.suppress(TimeoutError):  # the window passed with no cancel
+                await workflow.wait_condition(
+                    lambda: self._cancel_reason is not None,
+                    timeout=timedelta(seconds=seconds),
+                    timeout_summary="cancel window",
+                )
         if self._cancel_reason is not None:
             raise SagaCancelled(self._cancel_reason)
         self._shipping = True

@@ -1,0 +1,48 @@
+"""Temporal unreachable: events are committed as `queued` and dispatched once it is back."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sagaway.embedded import free_port, start_temporal_dev_server
+from tests.helpers import post, wait_for_saga
+from tests.stack import Stack, order_event
+
+pytestmark = pytest.mark.slow
+
+
+async def test_events_queue_while_temporal_is_down_and_dispatch_when_it_returns(
+    stack: Stack, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    own = Stack(database_url, f"127.0.0.1:{port}", tmp_path, services_url=stack.services_url)
+    own.start("gateway")  # nothing listens on `port` yet
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
+            events = [order_event() for _ in range(3)]
+            for event in events:
+                response = await post(gateway, event)
+                assert response.status_code == 202, response.text
+                assert response.json()["status"] == "queued"
+                assert response.json()["run_id"] is None
+            assert (await gateway.get("/readyz")).status_code == 503
+            server = start_temporal_dev_server(
+                port=port, ui_port=None, db_file=tmp_path / "temporal.db"
+            )
+            own.start("worker")
+            for event in events:
+                run = await wait_for_saga(gateway, f"order-{event['data']['order_id']}", timeout=90)
+                # Out of stock (no restock on this sku): the saga ran, which is the point here.
+                assert run["saga"]["status"] in ("completed", "compensated")
+            duplicate = await post(gateway, events[0])
+            assert duplicate.json()["status"] == "started"
+    finally:
+        own.stop()
+        if server:
+            server.terminate()
+            server.wait(10)
