@@ -94,7 +94,7 @@ class Saga:
         *,
         summary: str | None = None,
     ) -> None:
-        """Register the undo of the next step; call it before the step, which may time out yet act."""
+        """Register the undo of the next step, before it runs: a step may time out and still act."""
         self._undos.append(_Undo(name, activity, arg, summary))
 
     async def run(
@@ -167,7 +167,7 @@ class Saga:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        """Complete on success; compensate on a business failure, cancel signal or cancel request."""
+        """Complete on success; compensate on a business failure, cancel signal or request."""
         if exc is None:
             self.complete()
             return False

@@ -86,4 +86,3 @@ async def _pool(settings: Settings) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=20)
     assert pool is not None
     return pool
-

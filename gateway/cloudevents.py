@@ -26,9 +26,7 @@ OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 CORRELATION_EXTENSION = "correlationid"
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 # RFC 3339 date-time: full date, 'T' (any case), time with optional fraction, Z or offset.
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def _validated(attributes: dict[str, Any], data: Any, path: str) -> CloudEvent:
         elif not isinstance(value, str) or not value:
             bad(name, "must be a non-empty string")
     if isinstance(attributes.get("specversion"), str) and attributes["specversion"] != "1.0":
-        bad("specversion", "must be \"1.0\"")
+        bad("specversion", 'must be "1.0"')
     time = attributes.get("time")
     if time is not None and not (isinstance(time, str) and _valid_time(time)):
         bad("time", "must be an RFC 3339 timestamp, e.g. 2026-01-01T12:00:00Z")

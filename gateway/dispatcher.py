@@ -9,6 +9,7 @@ policy joins a running run and the reuse policy refuses a second run after the f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -139,10 +140,8 @@ class Dispatcher:
                     continue  # a backlog: keep going without waiting
             except Exception:
                 log.exception("dispatch loop failed; retrying")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
-            except TimeoutError:
-                pass
 
 
 def event_meta(row: InboxRow) -> EventMeta:

@@ -1,4 +1,4 @@
-"""The inbox: events committed to Postgres, deduplicated on (source, id), and their dispatch state."""
+"""The inbox: events committed to Postgres, deduplicated on (source, id), with dispatch state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from gateway.cloudevents import CloudEvent
 
@@ -15,8 +16,10 @@ Status = Literal["queued", "started", "signaled", "dead_lettered"]
 
 #: How long the request that committed an event owns its dispatch before the loop may take it.
 INLINE_LEASE = timedelta(seconds=15)
-_COLUMNS = "seq, source, id, type, content_hash, correlation_id, workflow_id, status, run_id, " \
+_COLUMNS = (
+    "seq, source, id, type, content_hash, correlation_id, workflow_id, status, run_id, "
     "attempts, last_error, received_at, event"
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Inbox:
     async def record(
         self, event: CloudEvent, *, correlation_id: str, workflow_id: str
     ) -> tuple[InboxRow, bool]:
-        """Commit the event unless (source, id) is there already; return the row and if it is new."""
+        """Commit the event unless (source, id) is known; return the row and whether it is new."""
         row = await self.pool.fetchrow(
             f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id,"
             f" workflow_id, next_attempt_at)"
@@ -160,7 +163,7 @@ class Inbox:
 
 
 async def _insert_dead_letter(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection | PoolConnectionProxy,
     reason: str,
     detail: str,
     source: str | None,

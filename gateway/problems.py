@@ -16,10 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "/problems/"
@@ -157,5 +157,9 @@ def install(app: FastAPI) -> None:
         if slug not in CATALOG:
             raise HTTPException(404, "Unknown problem type")
         status, title, description = CATALOG[slug]
-        return {"type": TYPE_PREFIX + slug, "status": status, "title": title,
-                "description": description}
+        return {
+            "type": TYPE_PREFIX + slug,
+            "status": status,
+            "title": title,
+            "description": description,
+        }

@@ -57,8 +57,10 @@ class DevStack:
         s = self.settings
         ports = {"SAGAWAY_PORT": s.port, "SAGAWAY_SERVICES_PORT": s.services_port}
         if not s.temporal_address:
-            ports |= {"SAGAWAY_TEMPORAL_PORT": s.temporal_port,
-                      "SAGAWAY_TEMPORAL_UI_PORT": s.temporal_ui_port}
+            ports |= {
+                "SAGAWAY_TEMPORAL_PORT": s.temporal_port,
+                "SAGAWAY_TEMPORAL_UI_PORT": s.temporal_ui_port,
+            }
         busy = [f"{name}={port}" for name, port in ports.items() if port_in_use(port)]
         if busy:
             raise StackError(

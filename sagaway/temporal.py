@@ -19,9 +19,7 @@ def data_converter() -> DataConverter:
     return pydantic_data_converter
 
 
-async def connect(
-    address: str, namespace: str = "default", *, wait_seconds: float = 0.0
-) -> Client:
+async def connect(address: str, namespace: str = "default", *, wait_seconds: float = 0.0) -> Client:
     """Connect to Temporal, retrying for up to `wait_seconds` while the server starts."""
     deadline = time.monotonic() + wait_seconds
     while True:

@@ -1,4 +1,4 @@
-"""Session fixtures: a real PostgreSQL and a real Temporal dev server, on free ports and temp dirs."""
+"""Session fixtures: real Postgres, Temporal and Sagaway processes on free ports and temp dirs."""
 
 from __future__ import annotations
 

@@ -124,7 +124,9 @@ class OrderFulfillment(SagaWorkflow):
                 CreateShipmentInput(order_id=order.order_id, address=order.shipping_address),
             )
             result.tracking_id = shipment.tracking_id
-        result.cancel_reason = self._cancel_reason if self.saga.state.status != "completed" else None
+        result.cancel_reason = (
+            self._cancel_reason if self.saga.state.status != "completed" else None
+        )
         return result
 
     @workflow.signal

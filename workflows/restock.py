@@ -7,7 +7,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import AddStockInput, StockLevel, add_stock
-    from compensations import SagaWorkflow
+    from compensations import SagaState, SagaWorkflow
     from sagaway import triggers
 
 
@@ -18,18 +18,29 @@ class InventoryRestocked(BaseModel):
     quantity: int = Field(ge=1, le=1_000_000, examples=[10])
 
 
-@triggers.starts("inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}")
+class RestockResult(BaseModel):
+    """The SKU's stock after the restock (none if the service refused it)."""
+
+    saga: SagaState
+    stock: StockLevel | None = None
+
+
+@triggers.starts(
+    "inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}"
+)
 @workflow.defn
 class Restock(SagaWorkflow):
     """One step, nothing to undo: add stock."""
 
     @workflow.run
-    async def run(self, restock: InventoryRestocked) -> StockLevel:
+    async def run(self, restock: InventoryRestocked) -> RestockResult:
         """Add the stock and return the SKU's new level."""
+        result = RestockResult(saga=self.saga.state)
         async with self.saga:
-            return await self.saga.run(
+            result.stock = await self.saga.run(
                 "add stock",
                 add_stock,
                 AddStockInput(sku=restock.sku, quantity=restock.quantity),
-                summary=f"add {restock.quantity} × {restock.sku}",
+                summary=f"add {restock.quantity} x {restock.sku}",
             )
+        return result

@@ -15,7 +15,7 @@ from sagaway.correlation import HTTP_HEADER
 
 router = APIRouter(tags=["events"])
 
-_ORDER = {
+_ORDER: dict[str, Any] = {
     "specversion": "1.0",
     "id": "evt-0001",
     "source": "/shop/checkout",
@@ -45,16 +45,27 @@ _OPENAPI: dict[str, Any] = {
                 "schema": {"type": "object"},
                 "examples": {"order.placed": {"value": _ORDER}},
             },
-            cloudevents.BATCH: {"schema": {"type": "array"}, "examples": {"two": {"value": [
-                {**_ORDER, "id": "evt-0002", "data": {**_ORDER["data"], "order_id": "o-124"}},
-                {
-                    "specversion": "1.0",
-                    "id": "evt-0003",
-                    "source": "/warehouse",
-                    "type": "inventory.restocked",
-                    "data": {"sku": "sku-red-mug", "quantity": 10},
+            cloudevents.BATCH: {
+                "schema": {"type": "array"},
+                "examples": {
+                    "two": {
+                        "value": [
+                            {
+                                **_ORDER,
+                                "id": "evt-0002",
+                                "data": {**_ORDER["data"], "order_id": "o-124"},
+                            },
+                            {
+                                "specversion": "1.0",
+                                "id": "evt-0003",
+                                "source": "/warehouse",
+                                "type": "inventory.restocked",
+                                "data": {"sku": "sku-red-mug", "quantity": 10},
+                            },
+                        ]
+                    }
                 },
-            ]}}},
+            },
             "application/json": {
                 "schema": {"type": "object"},
                 "description": "Binary mode: the event's data, with ce-id, ce-source, ce-type "
@@ -132,9 +143,11 @@ async def _batch(ingest: IngestDep, obj: Any, header_cid: str | None) -> Respons
             if isinstance(item, Problem):
                 raise item
             accepted = await ingest.accept(item, header_cid)
-            results.append({"status": accepted.status_code,
-                            "body": accepted.body.model_dump(mode="json")})
+            results.append(
+                {"status": accepted.status_code, "body": accepted.body.model_dump(mode="json")}
+            )
         except Problem as problem:
-            results.append({"status": problem.status,
-                            "body": problem.body().model_dump(exclude_none=True)})
+            results.append(
+                {"status": problem.status, "body": problem.body().model_dump(exclude_none=True)}
+            )
     return JSONResponse(results, status_code=207)

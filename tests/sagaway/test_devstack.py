@@ -44,8 +44,9 @@ def stop_dev(proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 async def test_dev_runs_a_saga_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
-    ports = {name: free_port() for name in ("PORT", "SERVICES_PORT", "TEMPORAL_PORT",
-                                            "TEMPORAL_UI_PORT")}
+    ports = {
+        name: free_port() for name in ("PORT", "SERVICES_PORT", "TEMPORAL_PORT", "TEMPORAL_UI_PORT")
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGAWAY_", "TEMPORAL_"))}
     env |= {f"SAGAWAY_{name}": str(port) for name, port in ports.items()}
     env["SAGAWAY_DATA_DIR"] = str(tmp_path / "data")
@@ -54,14 +55,16 @@ async def test_dev_runs_a_saga_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
     proc, cold = start_dev(env, log)
     try:
         output = log.read_text()
-        for url in (f"http://localhost:{ports['PORT']}/docs",
-                    f"http://localhost:{ports['TEMPORAL_UI_PORT']}"):
+        for url in (
+            f"http://localhost:{ports['PORT']}/docs",
+            f"http://localhost:{ports['TEMPORAL_UI_PORT']}",
+        ):
             assert url in output
-        ui = httpx.get(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}", timeout=10)
-        assert ui.status_code == 200
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{ports['PORT']}", timeout=30
         ) as gateway:
+            ui = await gateway.get(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}")
+            assert ui.status_code == 200
             await restock(gateway, "sku-dev", 3)
             event = order_event(sku="sku-dev")
             workflow_id = (await post(gateway, event)).json()["workflow_id"]

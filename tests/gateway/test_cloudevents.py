@@ -1,0 +1,96 @@
+"""CloudEvents envelope validation against the 1.0 spec, without servers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway import cloudevents
+from gateway.problems import Problem
+
+VALID: dict[str, Any] = {
+    "specversion": "1.0",
+    "id": "e-1",
+    "source": "/shop",
+    "type": "order.placed",
+    "data": {"a": 1},
+}
+
+
+def fields_of(problem: Problem) -> list[str]:
+    return sorted(e.field for e in problem.errors or [])
+
+
+def test_minimal_valid_event_parses() -> None:
+    event = cloudevents.from_structured(dict(VALID))
+    assert (event.id, event.source, event.type, event.data) == (
+        "e-1",
+        "/shop",
+        "order.placed",
+        {"a": 1},
+    )
+
+
+@pytest.mark.parametrize("missing", ["id", "source", "type", "specversion"])
+def test_each_required_attribute_is_required(missing: str) -> None:
+    event = {k: v for k, v in VALID.items() if k != missing}
+    with pytest.raises(Problem) as err:
+        cloudevents.from_structured(event)
+    assert fields_of(err.value) == [missing]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("id", ""),
+        ("source", 7),
+        ("specversion", "0.3"),
+        ("time", "2026-13-01T00:00:00Z"),
+        ("time", "2026-01-01 10:00:00"),
+        ("subject", ""),
+        ("Bad_Ext", "x"),
+        ("ext", {"a": 1}),
+    ],
+)
+def test_invalid_attribute_values_are_named(name: str, value: Any) -> None:
+    with pytest.raises(Problem) as err:
+        cloudevents.from_structured({**VALID, name: value})
+    assert fields_of(err.value) == [name]
+    assert err.value.slug == "invalid-envelope"
+
+
+@pytest.mark.parametrize("time", ["2026-11-28T10:00:00Z", "2026-11-28t10:00:00.123+01:00"])
+def test_rfc3339_times_are_accepted(time: str) -> None:
+    assert cloudevents.from_structured({**VALID, "time": time}).time is not None
+
+
+def test_non_json_data_content_type_is_415() -> None:
+    with pytest.raises(Problem) as err:
+        cloudevents.from_structured({**VALID, "datacontenttype": "text/xml"})
+    assert err.value.status == 415
+
+
+def test_binary_mode_reads_percent_encoded_headers() -> None:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "e-2",
+        "ce-source": "/a%20b",
+        "ce-type": "t",
+        "content-type": "application/json",
+    }
+    event = cloudevents.from_binary(headers, b'{"x": 1}', "application/json")
+    assert event.source == "/a b" and event.data == {"x": 1}
+
+
+def test_content_hash_ignores_key_order_but_not_values() -> None:
+    a = cloudevents.from_structured(dict(VALID))
+    b = cloudevents.from_structured(dict(reversed(list(VALID.items()))))
+    c = cloudevents.from_structured({**VALID, "data": {"a": 2}})
+    assert a.content_hash() == b.content_hash() != c.content_hash()
+
+
+def test_batch_validates_each_event_alone() -> None:
+    results = cloudevents.from_batch([VALID, {"id": "x"}])
+    assert isinstance(results[0], cloudevents.CloudEvent)
+    assert isinstance(results[1], Problem) and "1.source" in fields_of(results[1])
