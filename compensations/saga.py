@@ -188,6 +188,7 @@ class Saga:
 
     def _set_status(self, status: SagaStatus) -> None:
         self.state.status = status
+        workflow.logger.info("saga %s", status)
         workflow.upsert_search_attributes([SAGA_STATUS.value_set(status)])
 
 

@@ -87,5 +87,12 @@ class CorrelationLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Stamp the record; never drops it."""
         if not getattr(record, "correlation_id", None):
-            record.correlation_id = correlation_id.get() or "-"
+            record.correlation_id = correlation_id.get() or _from_workflow() or "-"
         return True
+
+
+def _from_workflow() -> str | None:
+    # `workflow.logger` lines: the run's own search attribute holds the id.
+    if not workflow.in_workflow():
+        return None
+    return workflow.info().typed_search_attributes.get(CORRELATION_ID)

