@@ -175,7 +175,8 @@ class Saga:
             self.state.failure = "cancellation requested"
             await self.compensate()
             return False  # end the run as cancelled, as Temporal expects
-        if isinstance(exc, SagaCancelled | FailureError):
+        # Timeouts fail a Temporal workflow (not just its task), so they are undone too.
+        if isinstance(exc, SagaCancelled | FailureError | TimeoutError):
             self.state.failure = _describe(exc)
             await self.compensate()
             return True  # a handled business outcome: the run completes, compensated

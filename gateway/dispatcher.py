@@ -33,6 +33,7 @@ from sagaway.triggers import Registry, UnknownEventType
 log = logging.getLogger("sagaway.gateway.dispatch")
 
 RPC_TIMEOUT = timedelta(seconds=5)
+DISPATCH_TIMEOUT_SECONDS = 8.0
 MAX_BACKOFF = timedelta(seconds=60)
 LOOP_LEASE = timedelta(seconds=30)
 _TRANSIENT = {
@@ -68,7 +69,8 @@ class Dispatcher:
         """Deliver one event and record the outcome; never raises for Temporal trouble."""
         token = correlation_var.set(row.correlation_id)
         try:
-            outcome = await self._deliver(row)
+            # Bounded: a hung Temporal must not hold the producer's request; the loop retries.
+            outcome = await asyncio.wait_for(self._deliver(row), DISPATCH_TIMEOUT_SECONDS)
         except _Permanent as err:
             log.warning("event %s dead-lettered: %s", row.id, err.detail)
             await self.inbox.mark_dead(row, err.reason, err.detail)

@@ -68,7 +68,11 @@ class Stack:
                 stderr=subprocess.STDOUT,
             )
             if part in HEALTH_PATH:
-                self._wait_http(part)
+                try:
+                    self._wait_http(part)
+                except Exception:
+                    self.stop()  # leave no process behind a failed start
+                    raise
 
     def _wait_http(self, part: str, timeout: float = 30) -> None:
         url = f"http://127.0.0.1:{self.ports[part]}{HEALTH_PATH[part]}"

@@ -20,9 +20,9 @@ async def test_events_queue_while_temporal_is_down_and_dispatch_when_it_returns(
 ) -> None:
     port = free_port()
     own = Stack(database_url, f"127.0.0.1:{port}", tmp_path, services_url=stack.services_url)
-    own.start("gateway")  # nothing listens on `port` yet
     server: subprocess.Popen[bytes] | None = None
     try:
+        own.start("gateway")  # nothing listens on `port` yet
         async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
             events = [order_event() for _ in range(3)]
             for event in events:

@@ -1,4 +1,4 @@
-"""Every log line about an event carries its correlation id: gateway, workflow, activity, service."""
+"""Every log line about an event carries its correlation id, in every process."""
 
 from __future__ import annotations
 

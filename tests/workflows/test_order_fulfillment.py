@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+import asyncpg
 import httpx
+from temporalio.client import Client
 
+from sagaway.events import EventMeta
 from tests.helpers import payment, post, restock, stock, wait_for_saga, wait_for_step
 from tests.stack import order_event
+from workflows.order_fulfillment import OrderCancelled, OrderFulfillment
 
 
 def new_sku() -> str:
@@ -139,7 +144,9 @@ async def test_cancel_inside_window_refunds_and_releases(
     assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
 
 
-async def test_cancel_for_unknown_order_is_dead_lettered(gateway: httpx.AsyncClient) -> None:
+async def test_cancel_for_unknown_order_is_dead_lettered(
+    gateway: httpx.AsyncClient, database_url: str
+) -> None:
     cancel = {
         "specversion": "1.0",
         "id": f"cancel-{uuid.uuid4().hex}",
@@ -150,3 +157,69 @@ async def test_cancel_for_unknown_order_is_dead_lettered(gateway: httpx.AsyncCli
     response = await post(gateway, cancel)
     assert response.status_code == 202
     assert response.json()["status"] == "dead_lettered"
+    conn = await asyncpg.connect(database_url)
+    try:
+        reasons = await conn.fetch(
+            "SELECT reason FROM dead_letters WHERE event_id = $1", cancel["id"]
+        )
+    finally:
+        await conn.close()
+    assert [r["reason"] for r in reasons] == ["workflow-not-running"]
+
+
+async def test_cancel_request_compensates_and_ends_cancelled(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku, cancel_window_seconds=60)
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_step(gateway, workflow_id, "charge payment")
+    await temporal_client.get_workflow_handle(workflow_id).cancel()
+    run = await wait_for_saga(gateway, workflow_id)
+    assert run["status"] == "CANCELED"
+    assert run["saga"]["status"] == "compensated"
+    paid = await payment(services, event["data"]["order_id"])
+    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+
+
+async def test_redelivered_signal_is_ignored_by_event_id(
+    gateway: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    event = order_event(cancel_window_seconds=60)  # out of stock or not, it waits or ends
+    await restock(gateway, event["data"]["items"][0]["sku"], 2)
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_step(gateway, workflow_id, "charge payment")
+    handle = temporal_client.get_workflow_handle(workflow_id)
+    meta = EventMeta(id="cancel-1", source="/tests", type="order.cancelled", correlation_id="c")
+    order_id = event["data"]["order_id"]
+    await handle.signal(
+        OrderFulfillment.cancel, args=[OrderCancelled(order_id=order_id, reason="first"), meta]
+    )
+    await handle.signal(
+        OrderFulfillment.cancel, args=[OrderCancelled(order_id=order_id, reason="second"), meta]
+    )
+    run = await wait_for_saga(gateway, workflow_id)
+    assert run["result"]["cancel_reason"] == "first"
+
+
+async def test_saga_status_search_attribute_follows_the_saga(
+    gateway: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    sku = new_sku()
+    await restock(gateway, sku, 5)
+    event = order_event(sku=sku, payment_token="tok_decline")
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_saga(gateway, workflow_id)
+    query = (
+        "SagaStatus = 'compensated' AND EventType = 'order.placed'"
+        f" AND WorkflowId = '{workflow_id}'"
+    )
+    found: list[str] = []
+    for _ in range(50):
+        found = [w.id async for w in temporal_client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [workflow_id]
