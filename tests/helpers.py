@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -17,46 +19,54 @@ async def post(gateway: httpx.AsyncClient, event: Any, **headers: str) -> httpx.
     return await gateway.post("/events", json=event, headers={**STRUCTURED, **headers})
 
 
-async def wait_for_saga(
-    gateway: httpx.AsyncClient, workflow_id: str, statuses: set[str] = TERMINAL, timeout: float = 60
+async def poll_run(
+    gateway: httpx.AsyncClient,
+    workflow_id: str,
+    done: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = 60,
 ) -> dict[str, Any]:
-    """Poll `GET /runs/{id}` until the saga reaches one of `statuses`; return the run."""
+    """Poll `GET /runs/{id}` until `done(run)`; return the run."""
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
         response = await gateway.get(f"/runs/{workflow_id}")
         if response.status_code == 200:
             last = response.json()
-            saga_status = (last.get("saga") or {}).get("status")
-            if saga_status in statuses and (last["status"] != "RUNNING" or statuses - TERMINAL):
+            if done(last):
                 return dict(last)
-            if last["status"] not in ("RUNNING", "COMPLETED"):
-                return dict(last)  # failed, cancelled or terminated: let the caller's asserts say
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"{workflow_id} did not reach {statuses}: last seen {last}")
+    raise TimeoutError(f"{workflow_id}: {what} did not happen; last seen {last}")
+
+
+async def wait_for_saga(
+    gateway: httpx.AsyncClient, workflow_id: str, timeout: float = 60
+) -> dict[str, Any]:
+    """Wait until the run has closed with its saga at rest (or failed in Temporal's eyes)."""
+
+    def done(run: dict[str, Any]) -> bool:
+        saga_status = (run.get("saga") or {}).get("status")
+        if run["status"] not in ("RUNNING", "COMPLETED"):
+            return True  # failed, cancelled or terminated: let the caller's asserts say
+        return run["status"] == "COMPLETED" and saga_status in TERMINAL
+
+    return await poll_run(gateway, workflow_id, done, "the saga's end", timeout)
 
 
 async def wait_for_step(
     gateway: httpx.AsyncClient, workflow_id: str, step: str, timeout: float = 30
 ) -> dict[str, Any]:
-    """Poll until the saga's step `step` has completed."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        response = await gateway.get(f"/runs/{workflow_id}")
-        if response.status_code == 200:
-            last = response.json()
-            for s in (last.get("saga") or {}).get("steps") or []:
-                if s["name"] == step and s["status"] == "completed":
-                    return dict(last)
-        await asyncio.sleep(0.2)
-    raise TimeoutError(f"{workflow_id}: step {step!r} did not complete: last seen {last}")
+    """Wait until the saga's step `step` has completed."""
+
+    def done(run: dict[str, Any]) -> bool:
+        steps = (run.get("saga") or {}).get("steps") or []
+        return any(s["name"] == step and s["status"] == "completed" for s in steps)
+
+    return await poll_run(gateway, workflow_id, done, f"step {step!r}", timeout)
 
 
 async def restock(gateway: httpx.AsyncClient, sku: str, quantity: int) -> None:
     """Add stock through the gateway (`inventory.restocked`) and wait until it landed."""
-    import uuid
-
     event = {
         "specversion": "1.0",
         "id": f"restock-{uuid.uuid4().hex}",
