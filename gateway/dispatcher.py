@@ -83,6 +83,7 @@ class Dispatcher:
         finally:
             correlation_var.reset(token)
         await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
+        log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)
         return outcome
 
     async def _deliver(self, row: InboxRow) -> Outcome:

@@ -7,7 +7,7 @@
     ├── body-too-large 413
     ├── unsupported-media-type 415
     ├── no-route 422, invalid-data 422
-    └── not-ready 503
+    └── not-ready 503, temporal-unavailable 503
 Each `type` resolves to a short page at `GET /problems/{slug}`.
 """
 
@@ -53,6 +53,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "The event's data fails validation against the model of its type.",
     ),
     "not-ready": (503, "Not ready", "A dependency of the gateway is unreachable."),
+    "temporal-unavailable": (
+        503,
+        "Temporal unavailable",
+        "Temporal cannot be reached just now; try again shortly.",
+    ),
 }
 
 

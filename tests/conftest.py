@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
@@ -77,3 +80,20 @@ async def services(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
     assert stack.services_url
     async with httpx.AsyncClient(base_url=stack.services_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+async def own_database_url(database_url: str) -> str:
+    """A new, empty database on the session's server: for a stack that must not share the inbox.
+
+    Gateways that share an inbox share its backlog, so a second gateway wired to another
+    Temporal server must not see the session gateway's rows (nor the other way round).
+    """
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    parts = urlsplit(database_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))

@@ -31,10 +31,9 @@ async def poll_run(
     last: Any = None
     while time.monotonic() < deadline:
         response = await gateway.get(f"/runs/{workflow_id}")
-        if response.status_code == 200:
-            last = response.json()
-            if done(last):
-                return dict(last)
+        last = response.json()
+        if response.status_code == 200 and done(last):
+            return dict(last)
         await asyncio.sleep(0.2)
     raise TimeoutError(f"{workflow_id}: {what} did not happen; last seen {last}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -37,7 +38,7 @@ async def readyz(pool: PoolDep, client: TemporalDep) -> Health:
     except Exception as err:
         checks["postgres"] = f"{type(err).__name__}: {err}"
     try:
-        await asyncio.wait_for(client.service_client.check_health(), CHECK_TIMEOUT_SECONDS)
+        await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
         checks["temporal"] = "ok"
     except Exception as err:
         checks["temporal"] = f"{type(err).__name__}: {err}"

@@ -38,7 +38,9 @@ async def get_run(
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise Problem("run-not-found", f"No run has the workflow id {workflow_id!r}.") from None
-        raise
+        raise _unavailable(err) from None
+    except RuntimeError as err:  # the lazy client could not connect
+        raise _unavailable(err) from None
     run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
     result: Any = None
     failure: str | None = None
@@ -80,3 +82,7 @@ async def _query_saga(run: Any, indexed_status: str | None) -> SagaState | None:
     if indexed_status:
         return SagaState.model_validate({"status": indexed_status, "steps": []})
     return None
+
+
+def _unavailable(err: Exception) -> Problem:
+    return Problem("temporal-unavailable", f"Temporal: {err}", headers={"Retry-After": "5"})

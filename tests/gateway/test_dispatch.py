@@ -16,10 +16,10 @@ pytestmark = pytest.mark.slow
 
 
 async def test_events_queue_while_temporal_is_down_and_dispatch_when_it_returns(
-    stack: Stack, database_url: str, tmp_path: Path
+    stack: Stack, own_database_url: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    own = Stack(database_url, f"127.0.0.1:{port}", tmp_path, services_url=stack.services_url)
+    own = Stack(own_database_url, f"127.0.0.1:{port}", tmp_path, services_url=stack.services_url)
     server: subprocess.Popen[bytes] | None = None
     try:
         own.start("gateway")  # nothing listens on `port` yet
@@ -30,7 +30,12 @@ async def test_events_queue_while_temporal_is_down_and_dispatch_when_it_returns(
                 assert response.status_code == 202, response.text
                 assert response.json()["status"] == "queued"
                 assert response.json()["run_id"] is None
-            assert (await gateway.get("/readyz")).status_code == 503
+            not_ready = await gateway.get("/readyz")
+            assert not_ready.status_code == 503
+            assert [e["field"] for e in not_ready.json()["errors"]] == ["temporal"]
+            run = await gateway.get(f"/runs/order-{events[0]['data']['order_id']}")
+            assert run.status_code == 503
+            assert run.json()["type"] == "/problems/temporal-unavailable"
             server = start_temporal_dev_server(
                 port=port, ui_port=None, db_file=tmp_path / "temporal.db"
             )

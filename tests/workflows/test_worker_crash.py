@@ -17,10 +17,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def own_stack(
-    stack: Stack, database_url: str, temporal_address: str, session_dir: Path
+    stack: Stack, own_database_url: str, temporal_address: str, session_dir: Path
 ) -> Iterator[Stack]:
-    """A gateway and worker on a task queue of their own, sharing the session's services."""
-    s = Stack(database_url, temporal_address, session_dir, services_url=stack.services_url)
+    """A gateway and worker on a task queue and inbox of their own, sharing the services."""
+    s = Stack(own_database_url, temporal_address, session_dir, services_url=stack.services_url)
     s.start("worker", "gateway")
     yield s
     s.stop()
