@@ -106,7 +106,7 @@ class Dispatcher:
                 pairs.append(SearchAttributePair(sa.BUSINESS_KEY, business_key))
             try:
                 handle = await self.client.start_workflow(
-                    trigger.workflow_name,
+                    trigger.target,
                     data,
                     id=row.workflow_id,
                     task_queue=self.task_queue,
@@ -122,7 +122,7 @@ class Dispatcher:
             return Outcome("started", handle.first_execution_run_id)
         try:
             await self.client.get_workflow_handle(row.workflow_id).signal(
-                str(trigger.handler), args=[data, meta], rpc_timeout=RPC_TIMEOUT
+                trigger.target, args=[data, meta], rpc_timeout=RPC_TIMEOUT
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:

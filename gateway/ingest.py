@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -11,7 +12,7 @@ from urllib.parse import quote
 from pydantic import ValidationError
 
 from gateway.cloudevents import CORRELATION_EXTENSION, CloudEvent
-from gateway.dispatcher import Dispatcher, event_meta
+from gateway.dispatcher import Dispatcher
 from gateway.inbox import Inbox, InboxRow
 from gateway.models import EventAccepted, RunLinks
 from gateway.problems import FieldError, Problem, field_path
@@ -86,7 +87,7 @@ class Ingest:
             return Accepted(200, self.body(row, duplicate=True))
         log.info("accepted %s %s → %s", event.type, event.id, workflow_id)
         outcome = await self.dispatcher.dispatch(row)
-        row = InboxRow(**{**row.__dict__, "status": outcome.status, "run_id": outcome.run_id})
+        row = dataclasses.replace(row, status=outcome.status, run_id=outcome.run_id)
         return Accepted(202, self.body(row))
 
     def body(self, row: InboxRow, *, duplicate: bool = False) -> EventAccepted:
@@ -125,6 +126,3 @@ def pick_correlation_id(header: str | None, event: CloudEvent) -> str:
             )
         return value
     return uuid.uuid4().hex
-
-
-__all__ = ["Accepted", "Ingest", "event_meta", "pick_correlation_id"]

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
@@ -189,8 +188,3 @@ def run(settings: Settings, say: Callable[[str], None] = print) -> int:
         stack.stop()
         say("Stopped.")
     return code
-
-
-def data_path(settings: Settings, *parts: str) -> Path:
-    """A path under the data dir."""
-    return settings.data_dir.resolve().joinpath(*parts)

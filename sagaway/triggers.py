@@ -40,14 +40,10 @@ class Trigger:
     workflow: type
     workflow_id: str
     data_model: type[BaseModel]
+    #: What the gateway calls: the workflow's `run` (to start) or its signal handler.
+    target: Callable[..., Any]
     handler: str | None = None
     business_key: str | None = None
-
-    @property
-    def workflow_name(self) -> str:
-        """The workflow type name Temporal knows the class by."""
-        defn = getattr(self.workflow, "__temporal_workflow_definition", None)
-        return str(getattr(defn, "name", self.workflow.__name__))
 
     def render_workflow_id(self, data: BaseModel, event: EventMeta) -> str:
         """The workflow id for this event, from the trigger's template."""
@@ -65,9 +61,9 @@ def starts(
 
     def attach(cls: W) -> W:
         model = _argument_model(cls, "run", event_type)
+        run = getattr(cls, "run")  # noqa: B009 (a plain type to mypy; checked just above)
         return _attach(
-            cls,
-            Trigger(event_type, "start", cls, workflow_id, model, None, business_key),
+            cls, Trigger(event_type, "start", cls, workflow_id, model, run, None, business_key)
         )
 
     return attach
@@ -90,8 +86,10 @@ def signals(
                 f"{cls.__name__}.{handler} must take (data, event: EventMeta) so it can "
                 "ignore a redelivered event"
             )
+        target = getattr(cls, handler)
         return _attach(
-            cls, Trigger(event_type, "signal", cls, workflow_id, model, handler, business_key)
+            cls,
+            Trigger(event_type, "signal", cls, workflow_id, model, target, handler, business_key),
         )
 
     return attach

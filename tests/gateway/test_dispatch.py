@@ -33,9 +33,9 @@ async def test_events_queue_while_temporal_is_down_and_dispatch_when_it_returns(
             not_ready = await gateway.get("/readyz")
             assert not_ready.status_code == 503
             assert [e["field"] for e in not_ready.json()["errors"]] == ["temporal"]
-            run = await gateway.get(f"/runs/order-{events[0]['data']['order_id']}")
-            assert run.status_code == 503
-            assert run.json()["type"] == "/problems/temporal-unavailable"
+            unknown = await gateway.get(f"/runs/order-{events[0]['data']['order_id']}")
+            assert unknown.status_code == 503
+            assert unknown.json()["type"] == "/problems/temporal-unavailable"
             server = start_temporal_dev_server(
                 port=port, ui_port=None, db_file=tmp_path / "temporal.db"
             )
