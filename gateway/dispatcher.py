@@ -25,6 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.inbox import Inbox, InboxRow, Status
+from gateway.problems import Problem
 from sagaway import search_attributes as sa
 from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
@@ -141,6 +142,8 @@ class Dispatcher:
                     await self.dispatch(row)
                 if len(rows) == batch:
                     continue  # a backlog: keep going without waiting
+            except Problem as problem:  # Postgres unreachable: one line, not a traceback a second
+                log.warning("dispatch loop paused: %s", problem.detail)
             except Exception:
                 log.exception("dispatch loop failed; retrying")
             with contextlib.suppress(TimeoutError):

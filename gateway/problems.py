@@ -7,12 +7,14 @@
     ├── body-too-large 413
     ├── unsupported-media-type 415
     ├── no-route 422, invalid-data 422
-    └── not-ready 503, temporal-unavailable 503
+    ├── internal-error 500
+    └── not-ready 503, temporal-unavailable 503, database-unavailable 503
 Each `type` resolves to a short page at `GET /problems/{slug}`.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -20,6 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("sagaway.gateway")
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "/problems/"
@@ -52,7 +56,13 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Event data does not match its schema",
         "The event's data fails validation against the model of its type.",
     ),
+    "internal-error": (500, "Internal error", "The gateway failed; the event was not taken."),
     "not-ready": (503, "Not ready", "A dependency of the gateway is unreachable."),
+    "database-unavailable": (
+        503,
+        "Database unavailable",
+        "The inbox cannot be written just now, so the event was not taken; send it again.",
+    ),
     "temporal-unavailable": (
         503,
         "Temporal unavailable",
@@ -135,6 +145,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(request: Request, exc: Problem) -> JSONResponse:
         return exc.response(request.url.path)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Still problem+json: a non-2xx tells the producer the event was not taken.
+        log.error("unhandled error on %s %s: %r", request.method, request.url.path, exc)
+        problem = Problem("internal-error", "An unexpected error; see the gateway's logs.")
+        return problem.response(request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -205,3 +205,12 @@ async def test_openapi_documents_events_with_examples(gateway: httpx.AsyncClient
     spec = (await gateway.get("/openapi.json")).json()
     content = spec["paths"]["/events"]["post"]["requestBody"]["content"]
     assert "order.placed" in content["application/cloudevents+json"]["examples"]
+
+
+async def test_problem_types_resolve_to_a_description(gateway: httpx.AsyncClient) -> None:
+    event = order_event()
+    event["type"] = "order.teleported"
+    problem = (await post(gateway, event)).json()
+    page = await gateway.get(problem["type"])
+    assert page.status_code == 200
+    assert page.json()["title"] == problem["title"]
