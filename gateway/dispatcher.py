@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -92,7 +93,10 @@ class Dispatcher:
             trigger = self.registry[row.type]
         except UnknownEventType:
             raise _Permanent("no-route", f"no workflow listens to {row.type!r}") from None
-        data = trigger.data_model.model_validate(row.event.get("data"))
+        try:
+            data = trigger.data_model.model_validate(row.event.get("data"))
+        except ValidationError as err:  # the schema changed since the event was accepted
+            raise _Permanent("invalid-data", f"data no longer fits its schema: {err}") from None
         meta = event_meta(row)
         if trigger.action == "start":
             pairs = [

@@ -46,9 +46,11 @@ class Ingest:
         self.ui_url = ui_url
         self.namespace = namespace
 
-    async def accept(self, event: CloudEvent, header_correlation_id: str | None) -> Accepted:
+    async def accept(
+        self, event: CloudEvent, header_correlation_id: str | None, *, extension_first: bool = False
+    ) -> Accepted:
         """Accept one validated CloudEvent, or raise the problem that refuses it."""
-        cid = pick_correlation_id(header_correlation_id, event)
+        cid = pick_correlation_id(header_correlation_id, event, extension_first=extension_first)
         correlation_var.set(cid)
         try:
             trigger = self.registry[event.type]
@@ -113,9 +115,12 @@ class Ingest:
         return RunLinks(run=f"/runs/{wid}", temporal_ui=ui)
 
 
-def pick_correlation_id(header: str | None, event: CloudEvent) -> str:
-    """The header's id, else the event's `correlationid` extension, else a new one."""
-    for value in (header, event.extensions.get(CORRELATION_EXTENSION)):
+def pick_correlation_id(
+    header: str | None, event: CloudEvent, *, extension_first: bool = False
+) -> str:
+    """The header's id, else the event's `correlationid` extension (or the other way), else new."""
+    extension = event.extensions.get(CORRELATION_EXTENSION)
+    for value in (extension, header) if extension_first else (header, extension):
         if value is None:
             continue
         if not isinstance(value, str) or not _CORRELATION_ID.match(value):

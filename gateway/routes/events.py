@@ -105,6 +105,7 @@ async def read_body(request: Request, limit: int) -> bytes:
         413: _PROBLEM,
         415: _PROBLEM,
         422: _PROBLEM,
+        503: _PROBLEM,
     },
 )
 async def post_event(request: Request, ingest: IngestDep, settings: SettingsDep) -> Response:
@@ -142,7 +143,8 @@ async def _batch(ingest: IngestDep, obj: Any, header_cid: str | None) -> Respons
         try:
             if isinstance(item, Problem):
                 raise item
-            accepted = await ingest.accept(item, header_cid)
+            # One header cannot speak for many events: each event's own extension wins.
+            accepted = await ingest.accept(item, header_cid, extension_first=True)
             results.append(
                 {"status": accepted.status_code, "body": accepted.body.model_dump(mode="json")}
             )

@@ -214,3 +214,15 @@ async def test_problem_types_resolve_to_a_description(gateway: httpx.AsyncClient
     page = await gateway.get(problem["type"])
     assert page.status_code == 200
     assert page.json()["title"] == problem["title"]
+
+
+async def test_batch_events_keep_their_own_correlation_ids(gateway: httpx.AsyncClient) -> None:
+    tagged, plain = order_event(), order_event()
+    tagged["correlationid"] = f"ext-{uuid.uuid4().hex}"
+    response = await gateway.post(
+        "/events",
+        content=json.dumps([tagged, plain]),
+        headers={"content-type": "application/cloudevents-batch+json", "X-Correlation-ID": "hdr-1"},
+    )
+    ids = [r["body"]["correlation_id"] for r in response.json()]
+    assert ids == [tagged["correlationid"], "hdr-1"]
