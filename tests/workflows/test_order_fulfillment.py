@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -15,16 +16,26 @@ from tests.stack import order_event
 from workflows.order_fulfillment import OrderCancelled, OrderFulfillment
 
 
-def new_sku() -> str:
-    return f"sku-{uuid.uuid4().hex[:8]}"
+async def stocked_order(
+    gateway: httpx.AsyncClient, stock_level: int, **data: Any
+) -> tuple[str, dict[str, Any]]:
+    """A new SKU with `stock_level` in stock, and an order event for two of it."""
+    sku = f"sku-{uuid.uuid4().hex[:8]}"
+    await restock(gateway, sku, stock_level)
+    return sku, order_event(sku=sku, **data)
+
+
+async def place(gateway: httpx.AsyncClient, event: dict[str, Any]) -> dict[str, Any]:
+    """Post an order and wait for its saga to end."""
+    response = await post(gateway, event)
+    assert response.status_code == 202, response.text
+    return await wait_for_saga(gateway, response.json()["workflow_id"])
 
 
 async def test_order_completes_and_charges_once(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku)
+    sku, event = await stocked_order(gateway, 5)
     response = await post(gateway, event)
     assert response.status_code == 202, response.text
     body = response.json()
@@ -47,11 +58,8 @@ async def test_order_completes_and_charges_once(
 async def test_declined_payment_releases_inventory_and_charges_nothing(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku, payment_token="tok_decline")
-    response = await post(gateway, event)
-    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    sku, event = await stocked_order(gateway, 5, payment_token="tok_decline")
+    run = await place(gateway, event)
     assert run["saga"]["status"] == "compensated"
     assert run["saga"]["failure"].startswith("PaymentDeclined")
     assert [(s["name"], s["kind"], s["status"]) for s in run["saga"]["steps"]] == [
@@ -67,11 +75,8 @@ async def test_declined_payment_releases_inventory_and_charges_nothing(
 async def test_flaky_payment_is_retried_and_charged_once(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku, payment_token="tok_flaky")
-    response = await post(gateway, event)
-    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    _, event = await stocked_order(gateway, 5, payment_token="tok_flaky")
+    run = await place(gateway, event)
     assert run["saga"]["status"] == "completed"
     paid = await payment(services, event["data"]["order_id"])
     assert (paid["charged_cents"], paid["charges"]) == (2500, 1)
@@ -80,12 +85,9 @@ async def test_flaky_payment_is_retried_and_charged_once(
 async def test_unsupported_destination_refunds_and_releases_newest_first(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku)
+    sku, event = await stocked_order(gateway, 5)
     event["data"]["shipping_address"]["country"] = "AQ"
-    response = await post(gateway, event)
-    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    run = await place(gateway, event)
     assert run["saga"]["status"] == "compensated"
     assert run["saga"]["failure"].startswith("UnsupportedDestination")
     undos = [s["name"] for s in run["saga"]["steps"] if s["kind"] == "undo"]
@@ -98,11 +100,8 @@ async def test_unsupported_destination_refunds_and_releases_newest_first(
 async def test_out_of_stock_fails_first_step_and_changes_nothing(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 1)
-    event = order_event(sku=sku)  # wants 2
-    response = await post(gateway, event)
-    run = await wait_for_saga(gateway, response.json()["workflow_id"])
+    sku, event = await stocked_order(gateway, 1)  # wants 2
+    run = await place(gateway, event)
     assert run["saga"]["status"] == "compensated"
     assert run["saga"]["failure"].startswith("OutOfStock")
     assert run["saga"]["steps"][0] == {
@@ -118,9 +117,7 @@ async def test_out_of_stock_fails_first_step_and_changes_nothing(
 async def test_cancel_inside_window_refunds_and_releases(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku, cancel_window_seconds=60)
+    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
     order_id = event["data"]["order_id"]
     workflow_id = (await post(gateway, event)).json()["workflow_id"]
     await wait_for_step(gateway, workflow_id, "charge payment")
@@ -170,9 +167,7 @@ async def test_cancel_for_unknown_order_is_dead_lettered(
 async def test_cancel_request_compensates_and_ends_cancelled(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku, cancel_window_seconds=60)
+    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
     workflow_id = (await post(gateway, event)).json()["workflow_id"]
     await wait_for_step(gateway, workflow_id, "charge payment")
     await temporal_client.get_workflow_handle(workflow_id).cancel()
@@ -207,9 +202,7 @@ async def test_redelivered_signal_is_ignored_by_event_id(
 async def test_saga_status_search_attribute_follows_the_saga(
     gateway: httpx.AsyncClient, temporal_client: Client
 ) -> None:
-    sku = new_sku()
-    await restock(gateway, sku, 5)
-    event = order_event(sku=sku, payment_token="tok_decline")
+    _, event = await stocked_order(gateway, 5, payment_token="tok_decline")
     workflow_id = (await post(gateway, event)).json()["workflow_id"]
     await wait_for_saga(gateway, workflow_id)
     query = (
