@@ -20,26 +20,27 @@ from sagaway.settings import get_settings
 log = logging.getLogger("sagaway.activities")
 
 _RETRYABLE = {408, 425, 429}
-_clients: dict[str, httpx.AsyncClient] = {}
+_client: httpx.AsyncClient | None = None
 
 
 def client() -> httpx.AsyncClient:
     """The process's shared HTTP client for the services, made on first use."""
-    base_url = get_settings().effective_services_url
-    if base_url not in _clients:
-        _clients[base_url] = httpx.AsyncClient(
-            base_url=base_url,
+    global _client
+    if _client is None:
+        _client = httpx.AsyncClient(
+            base_url=get_settings().effective_services_url,
             timeout=httpx.Timeout(10.0, connect=3.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
-    return _clients[base_url]
+    return _client
 
 
-async def close_clients() -> None:
-    """Close the shared HTTP clients (worker shutdown)."""
-    while _clients:
-        _, http = _clients.popitem()
-        await http.aclose()
+async def close_client() -> None:
+    """Close the shared HTTP client (worker shutdown)."""
+    global _client
+    if _client is not None:
+        await _client.aclose()
+        _client = None
 
 
 def idempotency_key() -> str:

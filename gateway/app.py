@@ -8,13 +8,13 @@ import logging
 from collections.abc import AsyncIterator
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from temporalio.client import Client
 
 import workflows
 from gateway import migrations, problems
 from gateway.dispatcher import Dispatcher
-from gateway.inbox import Inbox
+from gateway.inbox import POSTGRES_DOWN, Inbox
 from gateway.ingest import Ingest
 from gateway.routes import api_router
 from sagaway.settings import Settings
@@ -44,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
             data_converter=data_converter(),
             lazy=True,
         )
-        registry = workflows_registry()
+        registry = Registry(workflows.ALL)
         inbox = Inbox(pool)
         dispatcher = Dispatcher(client, registry, inbox, settings.task_queue)
         app.state.settings = settings
@@ -71,13 +71,19 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    for error in POSTGRES_DOWN:
+        app.add_exception_handler(error, _postgres_down)
     app.include_router(api_router)
     return app
 
 
-def workflows_registry() -> Registry:
-    """The triggers of every workflow the worker runs."""
-    return Registry(workflows.ALL)
+async def _postgres_down(request: Request, exc: Exception) -> Response:
+    problem = problems.Problem(
+        "database-unavailable",
+        f"The inbox cannot be written: {type(exc).__name__}: {exc}",
+        headers={"Retry-After": "5"},
+    )
+    return problem.response(request.url.path)
 
 
 async def _pool(settings: Settings) -> asyncpg.Pool:

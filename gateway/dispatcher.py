@@ -25,8 +25,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway.inbox import Inbox, InboxRow, Status
-from gateway.problems import Problem
+from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
 from sagaway import search_attributes as sa
 from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
@@ -38,15 +37,6 @@ RPC_TIMEOUT = timedelta(seconds=5)
 DISPATCH_TIMEOUT_SECONDS = 8.0
 MAX_BACKOFF = timedelta(seconds=60)
 LOOP_LEASE = timedelta(seconds=30)
-_TRANSIENT = {
-    RPCStatusCode.UNAVAILABLE,
-    RPCStatusCode.DEADLINE_EXCEEDED,
-    RPCStatusCode.RESOURCE_EXHAUSTED,
-    RPCStatusCode.ABORTED,
-    RPCStatusCode.INTERNAL,
-    RPCStatusCode.UNKNOWN,
-    RPCStatusCode.CANCELLED,
-}
 
 
 @dataclass(frozen=True)
@@ -146,8 +136,8 @@ class Dispatcher:
                     await self.dispatch(row)
                 if len(rows) == batch:
                     continue  # a backlog: keep going without waiting
-            except Problem as problem:  # Postgres unreachable: one line, not a traceback a second
-                log.warning("dispatch loop paused: %s", problem.detail)
+            except POSTGRES_DOWN as err:  # one line per attempt, not a traceback a second
+                log.warning("dispatch loop paused, Postgres unreachable: %s", err)
             except Exception:
                 log.exception("dispatch loop failed; retrying")
             with contextlib.suppress(TimeoutError):

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Literal
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from gateway.cloudevents import CloudEvent
-from gateway.problems import Problem
 
 Status = Literal["queued", "started", "signaled", "dead_lettered"]
-P = ParamSpec("P")
-R = TypeVar("R")
-#: Errors that mean "Postgres is not there right now", as opposed to a bug.
-UNAVAILABLE = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
-
-
-def _guarded(
-    method: Callable[Concatenate[Inbox, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[Inbox, P], Coroutine[Any, Any, R]]:
-    """Turn "Postgres unreachable" into a 503 problem: the event was not taken, send it again."""
-
-    @functools.wraps(method)
-    async def wrapper(inbox: Inbox, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(inbox, *args, **kwargs)
-        except UNAVAILABLE as err:
-            raise Problem(
-                "database-unavailable",
-                f"The inbox cannot be written: {type(err).__name__}: {err}",
-                headers={"Retry-After": "5"},
-            ) from err
-
-    return wrapper
+#: Errors that mean "Postgres is not reachable right now", as opposed to a bug. The app maps
+#: them to a 503 problem (the event was not taken, send it again).
+POSTGRES_DOWN: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, cannot connect now
+    asyncpg.InterfaceError,
+    OSError,  # the socket is gone
+)
 
 
 #: How long the request that committed an event owns its dispatch before the loop may take it.
@@ -83,7 +65,6 @@ class Inbox:
         """Use connections from `pool`."""
         self.pool = pool
 
-    @_guarded
     async def record(
         self, event: CloudEvent, *, correlation_id: str, workflow_id: str
     ) -> tuple[InboxRow, bool]:
@@ -108,7 +89,6 @@ class Inbox:
         assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing, False
 
-    @_guarded
     async def get(self, source: str, event_id: str) -> InboxRow | None:
         """The recorded event with this source and id."""
         row = await self.pool.fetchrow(
@@ -116,7 +96,6 @@ class Inbox:
         )
         return InboxRow.from_record(row) if row else None
 
-    @_guarded
     async def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> None:
         """Record that the event reached its workflow."""
         await self.pool.execute(
@@ -127,7 +106,6 @@ class Inbox:
             run_id,
         )
 
-    @_guarded
     async def mark_retry(self, seq: int, error: str, delay: timedelta) -> None:
         """Leave the event queued and try again after `delay`."""
         await self.pool.execute(
@@ -138,7 +116,6 @@ class Inbox:
             delay,
         )
 
-    @_guarded
     async def mark_dead(self, row: InboxRow, reason: str, detail: str) -> None:
         """Give up on dispatching the event and keep it as a dead letter for replay."""
         async with self.pool.acquire() as conn, conn.transaction():
@@ -152,7 +129,6 @@ class Inbox:
                 conn, reason, detail, row.source, row.id, row.type, row.event, None
             )
 
-    @_guarded
     async def claim_due(self, limit: int, lease: timedelta) -> list[InboxRow]:
         """Take up to `limit` queued events due now, oldest first, leasing them for `lease`.
 
@@ -167,13 +143,6 @@ class Inbox:
         )
         return sorted((InboxRow.from_record(r) for r in rows), key=lambda r: r.seq)
 
-    @_guarded
-    async def queued_count(self) -> int:
-        """How many events wait for dispatch."""
-        count: int = await self.pool.fetchval("SELECT count(*) FROM inbox WHERE status = 'queued'")
-        return count
-
-    @_guarded
     async def dead_letter(
         self,
         reason: str,

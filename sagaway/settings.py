@@ -39,9 +39,6 @@ class Settings(BaseSettings):
     services_url: str | None = Field(
         None, description="Base URL of the demo services; unset derives it from the port."
     )
-    public_url: str | None = Field(
-        None, description="Base URL producers reach the gateway at; unset derives it."
-    )
     max_body_bytes: int = Field(1024 * 1024, description="Largest accepted request body.")
     dispatch_interval_seconds: float = Field(
         1.0, description="How often the dispatcher looks for queued events."
@@ -62,11 +59,6 @@ class Settings(BaseSettings):
     def effective_ui_url(self) -> str:
         """The base URL of the Temporal UI."""
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
-
-    @property
-    def effective_public_url(self) -> str:
-        """The base URL of the gateway as producers see it."""
-        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
 
 @lru_cache

@@ -12,7 +12,7 @@ from temporalio.worker import PollerBehaviorAutoscaling, Worker
 import activities
 import compensations
 import workflows
-from activities.services import close_clients
+from activities.services import close_client
 from sagaway.correlation import CorrelationInterceptor
 from sagaway.settings import Settings
 from sagaway.temporal import connect
@@ -46,4 +46,4 @@ async def run_worker(settings: Settings, *, stop: asyncio.Event | None = None) -
         async with worker:
             await (stop.wait() if stop else asyncio.Event().wait())
     finally:
-        await close_clients()
+        await close_client()

@@ -6,8 +6,8 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
+from fastapi import APIRouter
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from compensations.saga import SagaState
@@ -26,11 +26,12 @@ QUERY_TIMEOUT_SECONDS = 3.0
 @router.get(
     "/runs/{workflow_id}",
     response_model=RunStatus,
-    responses={404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}},
+    responses={
+        404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+        503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    },
 )
-async def get_run(
-    workflow_id: str, request: Request, client: TemporalDep, ingest: IngestDep
-) -> RunStatus:
+async def get_run(workflow_id: str, client: TemporalDep, ingest: IngestDep) -> RunStatus:
     """The latest run of a workflow: its status, correlation id, saga steps and result."""
     handle = client.get_workflow_handle(workflow_id)
     try:
@@ -69,7 +70,9 @@ async def get_run(
     )
 
 
-async def _query_saga(run: Any, indexed_status: str | None) -> SagaState | None:
+async def _query_saga(
+    run: WorkflowHandle[Any, Any], indexed_status: str | None
+) -> SagaState | None:
     try:
         state = await asyncio.wait_for(
             run.query("saga_state", result_type=SagaState), QUERY_TIMEOUT_SECONDS
