@@ -87,13 +87,15 @@ def start_temporal_dev_server(
 ) -> subprocess.Popen[bytes]:
     """Start the dev server as a child process (its own process group, so Ctrl-C reaches us)."""
     db_file.parent.mkdir(parents=True, exist_ok=True)
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen(
-        temporal_dev_server_command(port=port, ui_port=ui_port, db_file=db_file, **kw),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = temporal_dev_server_command(port=port, ui_port=ui_port, db_file=db_file, **kw)
+    if log_file is None:
+        return subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    with open(log_file, "ab") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 class EmbeddedPostgres:
