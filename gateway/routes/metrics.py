@@ -1,0 +1,88 @@
+"""`GET /metrics`: the gateway's Prometheus metrics, with the backlog read at scrape time.
+
+The backlog (inbox depth, oldest queued event's age) and open dead letters come from Postgres
+when Prometheus scrapes, so every gateway sharing an inbox reports the same backlog and the
+numbers survive restarts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.deps import PoolDep
+from gateway.inbox import Inbox
+from gateway.metrics import (
+    DEAD_LETTERS,
+    INBOX_DEPTH,
+    OLDEST_QUEUED_AGE,
+    REQUEST_SECONDS,
+    SCRAPE_ERRORS,
+    count_unread,
+)
+from gateway.problems import Problem
+
+router = APIRouter(tags=["health"])
+_reasons_seen: set[str] = set()
+
+
+async def _refresh_backlog(pool: asyncpg.Pool) -> None:
+    depth, age = await Inbox(pool).backlog()
+    INBOX_DEPTH.set(depth)
+    OLDEST_QUEUED_AGE.set(age)
+    rows = await pool.fetch(
+        "SELECT reason, count(*) AS n FROM dead_letters WHERE replayed_at IS NULL GROUP BY reason"
+    )
+    counts = {r["reason"]: int(r["n"]) for r in rows}
+    # A reason that drained to zero must read 0, not keep its last value.
+    _reasons_seen.update(counts)
+    for reason in _reasons_seen:
+        DEAD_LETTERS.labels(reason).set(counts.get(reason, 0))
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(pool: PoolDep) -> Response:
+    """Prometheus exposition of the gateway's metrics."""
+    try:
+        await _refresh_backlog(pool)
+    except Exception:  # a scrape still answers; the gauges keep their last values
+        SCRAPE_ERRORS.inc()
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def install(app: FastAPI) -> None:
+    """Time every request, and count events refused before they could be routed."""
+
+    @app.middleware("http")
+    async def time_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", None) or "(unmatched)"
+            REQUEST_SECONDS.labels(request.method, path, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+    on_problem = app.exception_handlers[Problem]
+
+    async def counting_on_problem(request: Request, exc: Exception) -> Response:
+        # Problems raised for a read event are counted with its type where they are raised.
+        if request.url.path == "/events" and not getattr(exc, "counted", False):
+            assert isinstance(exc, Problem)
+            count_unread(exc.slug)
+        response = on_problem(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    app.add_exception_handler(Problem, counting_on_problem)
