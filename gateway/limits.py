@@ -1,0 +1,110 @@
+"""Abuse limits: header count and size, JSON nesting depth, batch length.
+
+The body size limit lives with the body reader (`routes/events.py`); slow clients are cut off by
+uvicorn's timeouts (see `sagaway.processes.serve_gateway`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway import cloudevents
+from gateway.problems import Problem
+
+
+class HeaderLimits:
+    """ASGI middleware: 431 problem for a request with too many or too large headers.
+
+    It also refuses a NUL character in the path or query (400): no Sagaway value may hold
+    one, and Postgres text cannot store it.
+    """
+
+    def __init__(self, app: ASGIApp, max_count: int, max_bytes: int) -> None:
+        """Wrap `app`, refusing more than `max_count` headers or `max_bytes` of them."""
+        self.app = app
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an oversized header block before any route (or credential check) runs."""
+        if scope["type"] == "http":
+            headers = scope["headers"]
+            size = sum(len(name) + len(value) + 4 for name, value in headers)
+            if len(headers) > self.max_count or size > self.max_bytes:
+                problem = Problem(
+                    "headers-too-large",
+                    f"At most {self.max_count} headers of {self.max_bytes} bytes in all are "
+                    f"accepted; this request has {len(headers)} of {size} bytes.",
+                )
+                await problem.response(scope["path"])(scope, receive, send)
+                return
+            if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+                problem = Problem("invalid-request", "NUL characters are not accepted.")
+                await problem.response(None)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def parse_json(body: bytes, max_depth: int) -> Any:
+    """Parse a JSON body, refusing one nested deeper than `max_depth` or holding NUL (400)."""
+    try:
+        value = cloudevents.parse_json(body)
+    except RecursionError:  # deeper than the parser itself goes
+        raise _too_deep(max_depth) from None
+    if json_depth(value, max_depth) > max_depth:
+        raise _too_deep(max_depth)
+    if b"\\u0000" in body or b"\x00" in body:  # cheap pre-check; the walk confirms
+        refuse_nul(value)
+    return value
+
+
+def refuse_nul(value: Any) -> None:
+    """400 problem when a string (or key) anywhere in `value` holds a NUL character."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise Problem("invalid-json", "Strings may not hold NUL (\\u0000) characters.")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def json_depth(value: Any, stop_after: int) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar is 0); stops past `stop_after`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > stop_after:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
+
+
+def check_batch(obj: Any, max_events: int) -> None:
+    """400 problem for an empty batch, 413 when it holds more than `max_events` events."""
+    if isinstance(obj, list) and not obj:
+        raise Problem("invalid-envelope", "A batch holds at least one event.")
+    if isinstance(obj, list) and len(obj) > max_events:
+        raise Problem(
+            "batch-too-large",
+            f"A batch may hold at most {max_events} events; this one holds {len(obj)}.",
+        )
+
+
+def _too_deep(max_depth: int) -> Problem:
+    return Problem("json-too-deep", f"JSON may nest at most {max_depth} levels deep.")
