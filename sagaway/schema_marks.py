@@ -1,0 +1,65 @@
+"""Marks on event data fields that travel with the exported JSON Schema.
+
+    class CustomerSignedUp(BaseModel):
+        email: Annotated[str, Sensitive] = Field(max_length=320)
+
+`Sensitive` marks personal or secret data: the field's JSON Schema gets `"x-sensitive": true`,
+and `sensitive_paths(Model)` lists the marked fields (`shipping_address.line1`), so tooling
+(tokenizing, redaction) reads one source of truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+#: The JSON Schema keyword a sensitive field carries.
+SENSITIVE_KEYWORD = "x-sensitive"
+
+
+class _SensitiveMark:
+    """An `Annotated` marker: the field holds personal or secret data."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """The field's own JSON Schema with `x-sensitive: true` added."""
+        schema = handler(core_schema)
+        schema[SENSITIVE_KEYWORD] = True
+        return schema
+
+    def __repr__(self) -> str:
+        return "Sensitive"
+
+
+#: Use as `Annotated[str, Sensitive]`.
+Sensitive = _SensitiveMark()
+
+
+def is_sensitive(model: type[BaseModel], field: str) -> bool:
+    """Whether `model.field` is marked `Sensitive`."""
+    return any(isinstance(m, _SensitiveMark) for m in model.model_fields[field].metadata)
+
+
+def sensitive_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Dotted paths of every `Sensitive` field of `model`, nested models and lists included."""
+    paths: list[str] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        if is_sensitive(model, name):
+            paths.append(path)
+        for inner in _models_in(info.annotation):
+            paths.extend(sensitive_paths(inner, f"{path}."))
+    return paths
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in getattr(annotation, "__args__", ()):
+        found.extend(_models_in(arg))
+    return found

@@ -1,0 +1,119 @@
+"""Customer onboarding: what `customer.signed_up` and `customer.email_verified` do.
+
+`customer.signed_up` starts `CustomerOnboarding` as `onboarding-{customer_id}`;
+`customer.email_verified` signals it. Steps, each undo registered before its step:
+    1. wait for the email to be verified, up to `verify_within_seconds` (else: expired)
+    2. provision account     undo: close account
+    3. send welcome email    (a bounce undoes 2)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.accounts import (
+        ProvisionAccountInput,
+        WelcomeEmailInput,
+        provision_account,
+        send_welcome_email,
+    )
+    from compensations import SagaCancelled, SagaState, SagaWorkflow
+    from compensations.account_undos import CustomerRef, close_account
+    from sagaway import triggers
+    from sagaway.events import EventMeta
+    from sagaway.schema_marks import Sensitive
+
+
+class CustomerSignedUp(BaseModel):
+    """Data of `customer.signed_up`: a new customer, not yet verified."""
+
+    customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    email: Annotated[str, Sensitive] = Field(min_length=3, max_length=320, pattern=r"^\S+@\S+$")
+    name: Annotated[str, Sensitive] = Field("", max_length=200)
+    plan: Literal["free", "pro"] = "free"
+    verify_within_seconds: int = Field(7 * 24 * 3600, ge=1, le=30 * 24 * 3600)
+
+    def summary(self) -> str:
+        """The run's one line in the Temporal UI (no personal data)."""
+        return f"Onboarding {self.customer_id} · {self.plan}"
+
+
+class CustomerEmailVerified(BaseModel):
+    """Data of `customer.email_verified`: the customer clicked the link."""
+
+    customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class OnboardingResult(BaseModel):
+    """How onboarding ended."""
+
+    customer_id: str
+    saga: SagaState
+    verified: bool = False
+    account_id: str | None = None
+
+
+@triggers.starts(
+    "customer.signed_up", workflow_id="onboarding-{customer_id}", business_key="{customer_id}"
+)
+@triggers.signals(
+    "customer.email_verified", handler="email_verified", workflow_id="onboarding-{customer_id}"
+)
+@workflow.defn
+class CustomerOnboarding(SagaWorkflow):
+    """Wait for the verified email, provision the account, welcome; close the account on failure."""
+
+    def __init__(self) -> None:
+        """A run whose email is not verified yet."""
+        super().__init__()
+        self._verified = False
+        self._seen_events: set[str] = set()
+
+    @workflow.run
+    async def run(self, signup: CustomerSignedUp) -> OnboardingResult:
+        """Onboard the customer, or undo what was done."""
+        result = OnboardingResult(customer_id=signup.customer_id, saga=self.saga.state)
+        ref = CustomerRef(customer_id=signup.customer_id)
+        async with self.saga:
+            await self._wait_for_verification(signup.verify_within_seconds)
+            result.verified = True
+            self.saga.add_compensation("close account", close_account, ref)
+            account = await self.saga.run(
+                "provision account",
+                provision_account,
+                ProvisionAccountInput(
+                    customer_id=signup.customer_id, email=signup.email, plan=signup.plan
+                ),
+                summary=f"provision {signup.plan} account",
+            )
+            result.account_id = account.account_id
+            await self.saga.run(
+                "send welcome email",
+                send_welcome_email,
+                WelcomeEmailInput(customer_id=signup.customer_id, email=signup.email),
+            )
+        return result
+
+    @workflow.signal
+    def email_verified(self, data: CustomerEmailVerified, event: EventMeta) -> None:
+        """The customer verified the address; a redelivered event changes nothing."""
+        if event.id in self._seen_events:
+            return
+        self._seen_events.add(event.id)
+        self._verified = True
+
+    async def _wait_for_verification(self, seconds: int) -> None:
+        with contextlib.suppress(TimeoutError):  # the deadline passed; decided just below
+            await workflow.wait_condition(
+                lambda: self._verified,
+                timeout=timedelta(seconds=seconds),
+                timeout_summary=f"email verification ({seconds} s)",
+            )
+        if not self._verified:
+            raise SagaCancelled(f"email not verified within {seconds} s")
