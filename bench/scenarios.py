@@ -1,0 +1,656 @@
+"""The five scenarios, each a set of A/B variants measured in alternating rounds.
+
+1. ingest   POST /events (single, batch) vs `client.start_workflow`; gateway vs bare FastAPI
+2. e2e      reference saga via the gateway vs a plain workflow via the SDK; happy and
+            compensation paths; throughput and POST→end latency
+3. layers   each layer of `LAYERS` on vs off (ingest and end-to-end throughput)
+4. memory   worker RSS per open saga, sagas parked in their cancel window
+5. scale    one worker vs two; one gateway vs two
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from bench.driver import Done, HttpConnection, Operation, closed_loop
+from bench.measure import CpuMeter, Round, Series
+from bench.stack import BenchStack, Proc
+from bench.workload import BATCH, DECLINE, STRUCTURED, Orders, wait_closed
+from sagaway.codec import new_key
+from sagaway.settings import Settings
+from sagaway.temporal import data_converter
+
+#: Order numbers reserved per operation kind: more than any run sends.
+BLOCK = 1_000_000_000
+#: How long parked runs may take to reach their cancel window.
+PARK_TIMEOUT = 600.0
+
+SCENARIOS = ("ingest", "e2e", "layers", "memory", "scale")
+
+
+#: Makes what a producer must send to a gateway of a layer, given the gateway's database.
+Prepare = Callable[[str], Awaitable[dict[str, str]]]
+
+
+async def api_key_headers(database_url: str) -> dict[str, str]:
+    """An API key that may post every event (and detokenize), made in the gateway's key table."""
+    from sagaway.apikeys import KeyStore
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        key = await KeyStore(conn).create(
+            "bench", "default", event_types=["*"], sources=["*"], scopes=["vault:detokenize"]
+        )
+    finally:
+        await conn.close()
+    return {"Authorization": f"Bearer {key.token}"}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer whose cost is measured: the env that turns it on, the setting it needs.
+
+    Env values may name `{otlp}`, the URL of an OTLP/HTTP sink the run starts on demand.
+    """
+
+    name: str
+    env: dict[str, str]
+    #: The `Settings` field that must exist for the layer to be measurable.
+    setting: str
+    prepare: Prepare | None = None
+
+
+#: One line per layer. A layer whose setting does not exist (yet) is reported as skipped.
+LAYERS: tuple[Layer, ...] = (
+    Layer("codec", {"SAGAWAY_CODEC_KEYS": new_key("bench").spec()}, "codec_keys"),
+    Layer("tracing", {"OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"}, "trace_console"),
+    Layer("auth", {"SAGAWAY_AUTH_ENABLED": "true"}, "auth_enabled", api_key_headers),
+)
+#: The base configuration switches off what a layer switches on (when the setting exists).
+BASE_OFF: dict[str, dict[str, str]] = {"auth_enabled": {"SAGAWAY_AUTH_ENABLED": "false"}}
+
+
+def base_env() -> dict[str, str]:
+    """The env of the base configuration: every optional layer off."""
+    env: dict[str, str] = {}
+    for setting, off in BASE_OFF.items():
+        if setting in Settings.model_fields:
+            env |= off
+    return env
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the table: a baseline, ours, their ratio and the target on it."""
+
+    scenario: str
+    name: str
+    unit: str
+    baseline_label: str
+    baseline: float
+    ours_label: str
+    ours: float
+    #: ("min", 0.9): ratio must be at least 0.9; ("max", 1.2): at most; None: reported only.
+    target: tuple[str, float] | None = None
+
+    @property
+    def ratio(self) -> float:
+        """ours / baseline."""
+        return self.ours / self.baseline if self.baseline else 0.0
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the target holds (None when there is none)."""
+        if self.target is None:
+            return None
+        kind, bound = self.target
+        return self.ratio >= bound if kind == "min" else self.ratio <= bound
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as JSON."""
+        return {
+            "scenario": self.scenario,
+            "figure": self.name,
+            "unit": self.unit,
+            "baseline_label": self.baseline_label,
+            "baseline": self.baseline,
+            "ours_label": self.ours_label,
+            "ours": self.ours,
+            "ratio": self.ratio,
+            "target": None if self.target is None else f"{self.target[0]} {self.target[1]}",
+            "met": self.met,
+        }
+
+
+@dataclass
+class Config:
+    """One Sagaway configuration: its env, and its gateways and worker once started."""
+
+    name: str
+    env: dict[str, str]
+    client: Client | None = None
+    databases: dict[str, str] = field(default_factory=dict)
+    prepare: Prepare | None = None
+
+    @property
+    def main_queue(self) -> str:
+        """Where its sagas run."""
+        return f"{self.name}-main"
+
+    @property
+    def sink_queue(self) -> str:
+        """Where its ingest-only gateway starts runs that no worker polls."""
+        return f"{self.name}-sink"
+
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class Bench:
+    """Everything one run shares: the stack, options, configs, results."""
+
+    stack: BenchStack
+    duration: float
+    rounds: int
+    concurrency: int
+    batch_size: int
+    parked: int
+    say: Say
+    orders: Orders = field(default_factory=Orders)
+    configs: dict[str, Config] = field(default_factory=dict)
+    #: Extra request headers per gateway URL (an API key when auth is on).
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    series: dict[str, dict[str, Series]] = field(default_factory=dict)
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)
+    _counter: int = 0
+
+    def next_ids(self, count: int = 1) -> int:
+        """A fresh block of `count` order numbers."""
+        first = self._counter
+        self._counter += count
+        return first
+
+    # --- configurations -------------------------------------------------------------------
+
+    async def config(
+        self, name: str, env: dict[str, str] | None = None, prepare: Prepare | None = None
+    ) -> Config:
+        """The configuration `name` (base env plus `env`), made (not started) on first use."""
+        if name not in self.configs:
+            env = base_env() | (env or {})
+            if any("{otlp}" in v for v in env.values()):
+                sink = self.stack.procs.get("otlp-sink") or await self.stack.spawn(
+                    "otlp-sink", "bare", {}, http=True
+                )
+                env = {k: v.format(otlp=sink.url) for k, v in env.items()}
+            cfg = Config(name, env, prepare=prepare)
+            keys = env.get("SAGAWAY_CODEC_KEYS", "")
+            settings = Settings(codec_keys=SecretStr(keys))
+            cfg.client = await Client.connect(
+                self.stack.temporal_address, data_converter=data_converter(settings)
+            )
+            self.configs[name] = cfg
+        return self.configs[name]
+
+    async def gateway(self, cfg: Config, role: str, *, database: str | None = None) -> str:
+        """URL of `cfg`'s `role` gateway (`main` runs sagas, `sink*` only ingests), started once."""
+        name = f"{cfg.name}-gw-{role}"
+        if name not in self.stack.procs:
+            queue = cfg.sink_queue if role.startswith("sink") else cfg.main_queue
+            db = database or cfg.databases.get(role) or await self.stack.new_database()
+            cfg.databases[role] = db
+            env = cfg.env | {"SAGAWAY_TASK_QUEUE": queue, "SAGAWAY_DATABASE_URL": db}
+            self.say(f"starting {name}")
+            proc = await self.stack.spawn(name, "gateway", env, http=True)
+            if cfg.prepare is not None:
+                self.headers[proc.url] = await cfg.prepare(db)
+        return self.stack.procs[name].url
+
+    async def worker(self, cfg: Config, role: str = "1", *, queue: str | None = None) -> str:
+        """Start `cfg`'s worker `role` on its main queue (or `queue`) once; its process name."""
+        name = f"{cfg.name}-worker-{role}"
+        if name not in self.stack.procs:
+            env = cfg.env | {"SAGAWAY_TASK_QUEUE": queue or cfg.main_queue}
+            gateway = self.stack.procs.get(f"{cfg.name}-gw-main")
+            if gateway is not None:  # with codec keys, activities detokenize through it
+                env["SAGAWAY_GATEWAY_URL"] = gateway.url
+                bearer = self.headers.get(gateway.url, {}).get("Authorization", "")
+                if bearer:
+                    env["SAGAWAY_VAULT_API_KEY"] = bearer.removeprefix("Bearer ")
+            self.say(f"starting {name}")
+            await self.stack.spawn(name, "worker", env)
+        return name
+
+    async def plain_worker(self, queue: str, name: str = "plain-worker") -> str:
+        """Start the bare baseline worker on `queue` once; its process name."""
+        if name not in self.stack.procs:
+            self.say(f"starting {name}")
+            await self.stack.spawn(name, "bench.worker", {"SAGAWAY_TASK_QUEUE": queue})
+        return name
+
+    # --- measuring --------------------------------------------------------------------------
+
+    async def ab(
+        self,
+        scenario: str,
+        variants: list[tuple[str, Operation]],
+        *,
+        before: dict[str, Callable[[], Awaitable[None]]] | None = None,
+        after: dict[str, Callable[[], Awaitable[None]]] | None = None,
+    ) -> dict[str, Series]:
+        """Measure `variants` in alternating rounds (reversed every other round)."""
+        results = self.series.setdefault(scenario, {})
+        for name, _ in variants:
+            results.setdefault(name, Series(name))
+        for index in range(self.rounds):
+            order = variants if index % 2 == 0 else list(reversed(variants))
+            for name, op in order:
+                if before and name in before:
+                    await before[name]()
+                self.say(f"{scenario}: round {index + 1}/{self.rounds} · {name}")
+                cpu_before = self.stack.meter.snapshot()
+                started = time.monotonic()
+                samples = await closed_loop(
+                    op, concurrency=self.concurrency, duration=self.duration
+                )
+                wall = time.monotonic() - started
+                cpu = CpuMeter.spent(cpu_before, self.stack.meter.snapshot())
+                results[name].rounds.append(Round(name, index, samples, wall, cpu))
+                if after and name in after:
+                    await after[name]()
+        return results
+
+    def figure(
+        self,
+        scenario: str,
+        name: str,
+        base: Series,
+        ours: Series,
+        *,
+        what: str = "throughput",
+        target: tuple[str, float] | None = None,
+    ) -> None:
+        """Add a row comparing `ours` with `base` on throughput or a latency quantile."""
+        if what == "throughput":
+            unit, b, o = "events/s", base.throughput, ours.throughput
+        else:
+            q = {"p50": 0.5, "p99": 0.99}[what]
+            unit, b, o = f"{what} ms", base.p(q), ours.p(q)
+        self.figures.append(Figure(scenario, name, unit, base.variant, b, ours.variant, o, target))
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def http_op(
+    bench: Bench,
+    urls: list[str],
+    body: Callable[[int], bytes],
+    content_type: str,
+    ok: Callable[[int, bytes], bool],
+    events: int = 1,
+) -> tuple[Operation, Callable[[], Awaitable[None]]]:
+    """POST `body(n)` on each user's own keep-alive connection; users spread over `urls`."""
+    connections: dict[int, HttpConnection] = {}
+
+    async def op(user: int, n: int) -> Done:
+        conn = connections.get(user)
+        if conn is None:
+            url = urls[user % len(urls)]
+            conn = connections[user] = HttpConnection(url, bench.headers.get(url))
+        status, answer = await conn.post("/events", body(n), content_type)
+        if ok(status, answer):
+            return Done(True, events)
+        return Done(False, events, error=f"HTTP {status}: {answer[:80]!r}")
+
+    async def close() -> None:
+        for conn in connections.values():
+            conn.close()
+        connections.clear()
+
+    return op, close
+
+
+def post_orders(bench: Bench, urls: list[str]) -> tuple[Operation, Callable[[], Awaitable[None]]]:
+    """POST fresh single orders to `urls`; accepted means 202."""
+    offset = bench.next_ids(BLOCK)
+    orders = bench.orders
+
+    def body(n: int) -> bytes:
+        return orders.body(n + offset)
+
+    return http_op(bench, urls, body, STRUCTURED, accepted)
+
+
+def accepted(status: int, _answer: bytes) -> bool:
+    """A single event was accepted."""
+    return status == 202
+
+
+def batch_accepted(size: int) -> Callable[[int, bytes], bool]:
+    """Every event of a batch was accepted."""
+
+    def check(status: int, answer: bytes) -> bool:
+        return status == 207 and answer.count(b'"status":202') == size
+
+    return check
+
+
+# --- 1. ingest ----------------------------------------------------------------------------
+
+
+async def ingest(bench: Bench) -> None:
+    """POST /events single and batch vs direct SDK starts; gateway vs a bare FastAPI endpoint."""
+    base = await bench.config("base")
+
+    async def bare_server() -> Proc:
+        running = bench.stack.procs.get("bare")
+        return running or await bench.stack.spawn("bare", "bare", {}, http=True)
+
+    sink, bare = await asyncio.gather(bench.gateway(base, "sink"), bare_server())
+    orders, size = bench.orders, bench.batch_size
+    single_offset, batch_offset, sdk_offset = (bench.next_ids(BLOCK * 10) for _ in range(3))
+    assert base.client is not None
+    client = base.client
+    single, close_single = http_op(
+        bench, [sink], lambda n: orders.body(n + single_offset), STRUCTURED, accepted
+    )
+    batch, close_batch = http_op(
+        bench,
+        [sink],
+        lambda n: orders.batch(n * size + batch_offset, size),
+        BATCH,
+        batch_accepted(size),
+        events=size,
+    )
+    bare_op, close_bare = http_op(bench, [bare.url], lambda n: orders.body(n), STRUCTURED, accepted)
+
+    async def sdk(_user: int, n: int) -> Done:
+        order = orders.model(n + sdk_offset)
+        await client.start_workflow(
+            "OrderFulfillment", order, id=f"order-{order.order_id}", task_queue=base.sink_queue
+        )
+        return Done(True)
+
+    series = await bench.ab(
+        "ingest",
+        [
+            ("sdk start", sdk),
+            ("POST single", single),
+            ("POST batch", batch),
+            ("bare FastAPI", bare_op),
+        ],
+    )
+    for close in (close_single, close_batch, close_bare):
+        await close()
+    sdk_s, single_s, batch_s, bare_s = (
+        series[k] for k in ("sdk start", "POST single", "POST batch", "bare FastAPI")
+    )
+    bench.figure("ingest", "ingest single", sdk_s, single_s, target=("min", 0.9))
+    bench.figure("ingest", "ingest single", sdk_s, single_s, what="p99", target=("max", 1.2))
+    bench.figure("ingest", "ingest batch", sdk_s, batch_s, target=("min", 0.9))
+    bench.figure("ingest", "accept vs bare FastAPI", bare_s, single_s, target=("min", 0.5))
+    bench.notes.append(
+        "accept vs bare FastAPI: the gateway starts the workflow inside the request (no "
+        "setting decouples dispatch yet), so this row includes the Temporal start."
+    )
+
+
+# --- 2. end to end ------------------------------------------------------------------------
+
+
+def saga_op(bench: Bench, cfg: Config, urls: list[str], token: str) -> tuple[Operation, Any]:
+    """POST an order to the gateway(s), then wait for its saga's end."""
+    orders = bench.orders
+    expect = "compensated" if token == DECLINE else "completed"
+    offset = bench.next_ids(BLOCK)
+    post, close = http_op(
+        bench, urls, lambda n: orders.body(n + offset, token=token), STRUCTURED, accepted
+    )
+    assert cfg.client is not None
+    client = cfg.client
+
+    async def op(user: int, n: int) -> Done:
+        posted = await post(user, n)
+        if not posted.ok:
+            return posted
+        end = await wait_closed(client, f"order-{orders.tag}-{n + offset}")
+        return Done(end.outcome == expect, ended=end.closed, error=f"ended {end.outcome}")
+
+    return op, close
+
+
+def plain_op(bench: Bench, client: Client, queue: str, token: str) -> Operation:
+    """Start the plain workflow with the SDK, then wait for its end."""
+    orders = bench.orders
+    expect = "compensated" if token == DECLINE else "completed"
+    offset = bench.next_ids(BLOCK)
+
+    async def op(_user: int, n: int) -> Done:
+        order = orders.model(n + offset, token=token)
+        workflow_id = f"plain-{order.order_id}"
+        await client.start_workflow("PlainOrder", order, id=workflow_id, task_queue=queue)
+        end = await wait_closed(client, workflow_id)
+        return Done(end.outcome == expect, ended=end.closed, error=f"ended {end.outcome}")
+
+    return op
+
+
+async def e2e(bench: Bench) -> None:
+    """Reference saga through the gateway vs the plain workflow through the SDK."""
+    base = await bench.config("base")
+    url = await bench.gateway(base, "main")
+    await asyncio.gather(bench.worker(base), bench.plain_worker("plain"))
+    plain_client = await bench.stack.client()
+    ok, close_ok = saga_op(bench, base, [url], "tok_visa")
+    comp, close_comp = saga_op(bench, base, [url], DECLINE)
+    series = await bench.ab(
+        "e2e",
+        [
+            ("plain workflow", plain_op(bench, plain_client, "plain", "tok_visa")),
+            ("saga via gateway", ok),
+            ("plain, declined", plain_op(bench, plain_client, "plain", DECLINE)),
+            ("saga, declined", comp),
+        ],
+    )
+    await close_ok()
+    await close_comp()
+    for base_name, ours_name, label in (
+        ("plain workflow", "saga via gateway", "saga end to end"),
+        ("plain, declined", "saga, declined", "compensation end to end"),
+    ):
+        b, o = series[base_name], series[ours_name]
+        bench.figure("e2e", label, b, o, target=("min", 0.9))
+        bench.figure("e2e", label, b, o, what="p50")
+        bench.figure("e2e", label, b, o, what="p99")
+
+
+# --- 3. layers ----------------------------------------------------------------------------
+
+
+def available_layers() -> tuple[list[Layer], list[Layer]]:
+    """The layers whose setting exists, and those that do not (yet)."""
+    have = [layer for layer in LAYERS if layer.setting in Settings.model_fields]
+    return have, [layer for layer in LAYERS if layer not in have]
+
+
+async def layers(bench: Bench) -> None:
+    """Each layer on vs off, on ingest (POST→202) and end-to-end saga throughput."""
+    have, missing = available_layers()
+    for layer in missing:
+        bench.notes.append(f"layer {layer.name}: setting `{layer.setting}` not found; skipped")
+    base = await bench.config("base")
+    for layer in have:
+        on = await bench.config(layer.name, layer.env, layer.prepare)
+        variants: list[tuple[str, Operation]] = []
+        closers = []
+        for cfg, label in ((base, "off"), (on, "on")):
+            sink, main = await asyncio.gather(
+                bench.gateway(cfg, "sink"), bench.gateway(cfg, "main")
+            )
+            await bench.worker(cfg)  # after the gateway: its activities detokenize through it
+            post, close = post_orders(bench, [sink])
+            saga, close_saga = saga_op(bench, cfg, [main], "tok_visa")
+            variants += [
+                (f"{layer.name} {label}: ingest", post),
+                (f"{layer.name} {label}: saga", saga),
+            ]
+            closers += [close, close_saga]
+        series = await bench.ab(f"layer {layer.name}", variants)
+        for close in closers:
+            await close()
+        for what in ("ingest", "saga"):
+            bench.figure(
+                "layers",
+                f"{layer.name} cost, {what}",
+                series[f"{layer.name} off: {what}"],
+                series[f"{layer.name} on: {what}"],
+                target=("min", 0.95),
+            )
+        for name in [p for p in bench.stack.procs if p.startswith(f"{layer.name}-")]:
+            await bench.stack.stop_proc(name)
+
+
+# --- 4. memory ----------------------------------------------------------------------------
+
+
+async def memory(bench: Bench) -> None:
+    """Worker RSS per open saga, `parked` sagas waiting in their cancel window (and baseline)."""
+    base = await bench.config("base")
+    assert base.client is not None
+    plain_client = await bench.stack.client()
+    procs = await asyncio.gather(
+        bench.worker(base, "park", queue="park-saga"),
+        bench.plain_worker("park-plain", name="plain-park-worker"),
+    )
+    for label, client, workflow, queue, proc in (
+        ("saga", base.client, "OrderFulfillment", "park-saga", procs[0]),
+        ("plain workflow", plain_client, "PlainOrder", "park-plain", procs[1]),
+    ):
+        # Warm up first, so lazily loaded code and caches are not counted per run.
+        warm = await _park(bench, client, workflow, queue, min(20, bench.parked), window=0)
+        await asyncio.gather(*(wait_closed(client, f"{prefix}-{oid}") for prefix, oid in warm))
+        before = bench.stack.rss(proc)
+        bench.say(f"memory: parking {bench.parked} runs ({label})")
+        parked = await _park(bench, client, workflow, queue, bench.parked, window=3600)
+        await _wait_charged(bench, [oid for _, oid in parked])
+        await asyncio.sleep(1.0)
+        after = bench.stack.rss(proc)
+        bench.memory[label] = {
+            "parked": bench.parked,
+            "rss_before_mb": before / 2**20,
+            "rss_after_mb": after / 2**20,
+            "kb_per_open_run": (after - before) / 1024 / bench.parked,
+        }
+        await bench.stack.stop_proc(proc)
+    b, o = bench.memory["plain workflow"], bench.memory["saga"]
+    bench.figures.append(
+        Figure(
+            "memory",
+            f"worker RSS per open run ({bench.parked} parked)",
+            "KiB/run",
+            "plain workflow",
+            b["kb_per_open_run"],
+            "saga",
+            o["kb_per_open_run"],
+        )
+    )
+
+
+async def _park(
+    bench: Bench, client: Client, workflow: str, queue: str, count: int, *, window: int
+) -> list[tuple[str, str]]:
+    """Start `count` orders directly; return (workflow id prefix, order id) of each."""
+    first = bench.next_ids(count)
+    prefix = "order" if workflow == "OrderFulfillment" else "plain"
+    started: list[tuple[str, str]] = []
+    gate = asyncio.Semaphore(32)
+
+    async def one(n: int) -> None:
+        order = bench.orders.model(first + n, window=window)
+        async with gate:
+            await client.start_workflow(
+                workflow, order, id=f"{prefix}-{order.order_id}", task_queue=queue
+            )
+        started.append((prefix, order.order_id))
+
+    await asyncio.gather(*(one(n) for n in range(count)))
+    return started
+
+
+async def _wait_charged(bench: Bench, ids: list[str]) -> None:
+    """Wait until every order in `ids` has been charged (so each run sits in its window)."""
+    count = len(ids)
+    deadline = time.monotonic() + PARK_TIMEOUT
+    conn = await asyncpg.connect(bench.stack.database_url)
+    try:
+        while time.monotonic() < deadline:
+            charged = await conn.fetchval(
+                "SELECT count(DISTINCT order_id) FROM payments.charges WHERE order_id = ANY($1)",
+                ids,
+            )
+            if charged >= count:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    raise TimeoutError(f"only part of {count} parked runs were charged")
+
+
+# --- 5. scale -----------------------------------------------------------------------------
+
+
+async def scale(bench: Bench) -> None:
+    """One worker vs two (end to end), one gateway vs two (ingest), same server."""
+    base = await bench.config("base")
+    main = await bench.gateway(base, "main")
+    await bench.worker(base)
+    one, close_one = saga_op(bench, base, [main], "tok_visa")
+    two, close_two = saga_op(bench, base, [main], "tok_visa")
+
+    async def add_worker() -> None:
+        await bench.worker(base, "2")
+
+    async def drop_worker() -> None:
+        await bench.stack.stop_proc(f"{base.name}-worker-2")
+
+    workers = await bench.ab(
+        "scale workers",
+        [("1 worker", one), ("2 workers", two)],
+        before={"2 workers": add_worker},
+        after={"2 workers": drop_worker},
+    )
+    await close_one()
+    await close_two()
+    sink = await bench.gateway(base, "sink")
+    sink2 = await bench.gateway(base, "sink2", database=base.databases["sink"])
+    gw1, close1 = post_orders(bench, [sink])
+    gw2, close2 = post_orders(bench, [sink, sink2])
+    gateways = await bench.ab("scale gateways", [("1 gateway", gw1), ("2 gateways", gw2)])
+    await close1()
+    await close2()
+    with contextlib.suppress(Exception):
+        await bench.stack.stop_proc(f"{base.name}-gw-sink2")
+    bench.figure("scale", "sagas/s, 2 workers vs 1", workers["1 worker"], workers["2 workers"])
+    bench.figure("scale", "ingest, 2 gateways vs 1", gateways["1 gateway"], gateways["2 gateways"])
+
+
+RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
+    "ingest": ingest,
+    "e2e": e2e,
+    "layers": layers,
+    "memory": memory,
+    "scale": scale,
+}

@@ -1,0 +1,62 @@
+"""`python -m bench.worker`: a bare worker for the plain baseline (no codec, no interceptor).
+
+Configured like the real worker through the environment (`TEMPORAL_ADDRESS`,
+`SAGAWAY_TASK_QUEUE`, `SAGAWAY_SERVICES_URL`); its poller tuning matches Sagaway's worker, so
+the comparison measures the layer and not the tuning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import PollerBehaviorAutoscaling, Worker
+
+from activities import charge_payment, create_shipment, reserve_inventory
+from activities.fraud import check_fraud
+from activities.services import close_client
+from bench.plain import PlainOrder
+from compensations import refund_payment, release_inventory
+from sagaway.settings import get_settings
+
+
+async def serve() -> None:
+    """Run the plain worker until SIGTERM/SIGINT."""
+    settings = get_settings()
+    client = await Client.connect(
+        settings.effective_temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+    worker = Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[PlainOrder],
+        activities=[
+            reserve_inventory,
+            check_fraud,
+            charge_payment,
+            create_shipment,
+            release_inventory,
+            refund_payment,
+        ],
+        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
+        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with worker:
+            await stop.wait()
+    finally:
+        await close_client()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())

@@ -1,0 +1,43 @@
+"""A tiny run of the benchmark harness, so `make bench` never rots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bench.run import BenchOptions, run_bench
+
+
+@pytest.mark.slow
+async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
+    tmp_path: Path,
+) -> None:
+    options = BenchOptions(
+        duration=0.5,
+        rounds=1,
+        concurrency=2,
+        batch_size=3,
+        parked=5,
+        scenarios=("ingest", "e2e", "memory"),
+        results_dir=tmp_path / "results",
+    )
+    out = Console(file=(tmp_path / "table.txt").open("w"), width=200)
+    path = await run_bench(options, out)
+
+    results = json.loads(path.read_text())
+    for scenario in ("ingest", "e2e"):
+        for variant, series in results["series"][scenario].items():
+            # errors: refused posts, and runs that ended otherwise than expected
+            assert series["events"] > 0, (scenario, variant)
+            assert series["errors"] == 0, (scenario, variant)
+            assert series["cpu_share"], (scenario, variant)
+    figures = {(f["figure"], f["unit"]) for f in results["figures"]}
+    assert ("saga end to end", "events/s") in figures
+    assert ("compensation end to end", "p99 ms") in figures
+    assert ("ingest batch", "events/s") in figures
+    assert results["memory"]["saga"]["parked"] == 5
+    assert (path.parent / "results.png").stat().st_size > 10_000
+    assert "saga end to end" in (tmp_path / "table.txt").read_text()
