@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.services import call
+from activities.vault import reveal
 
 
 class ChargePaymentInput(BaseModel):
@@ -26,5 +27,5 @@ class ChargePaymentResult(BaseModel):
 @activity.defn
 async def charge_payment(input: ChargePaymentInput) -> ChargePaymentResult:
     """Charge the order's total; `PaymentDeclined` if the provider refuses."""
-    body = await call("POST", "/payments/charges", input.model_dump(mode="json"))
+    body = await call("POST", "/payments/charges", await reveal(input.model_dump(mode="json")))
     return ChargePaymentResult.model_validate(body)

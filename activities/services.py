@@ -12,14 +12,16 @@ from typing import Any
 
 import httpx
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from sagaway import telemetry
 from sagaway.correlation import HTTP_HEADER, correlation_id
 from sagaway.settings import get_settings
 
 log = logging.getLogger("sagaway.activities")
 
 _RETRYABLE = {408, 425, 429}
+_BENIGN = ApplicationErrorCategory.BENIGN
 _client: httpx.AsyncClient | None = None
 
 
@@ -32,6 +34,7 @@ def client() -> httpx.AsyncClient:
             timeout=httpx.Timeout(10.0, connect=3.0),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
+        telemetry.instrument_httpx(_client)  # a span per call, `traceparent` to the service
     return _client
 
 
@@ -78,6 +81,9 @@ async def call(method: str, path: str, json: Any = None) -> dict[str, Any]:
         problem,
         type=_error_type(problem, response.status_code),
         non_retryable=not retryable,
+        # A refusal is a business outcome, not a fault: the SDK then logs it at DEBUG, without
+        # the message, which may carry the order's personal data.
+        category=ApplicationErrorCategory.UNSPECIFIED if retryable else _BENIGN,
     )
 
 

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.services import call
+from activities.vault import reveal
+from sagaway.schema_marks import Sensitive
 
 
 class ShippingAddress(BaseModel):
     """Where an order goes."""
 
-    name: str = Field(min_length=1, max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
+    line1: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
     city: str = Field(min_length=1, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    postal_code: Annotated[str, Sensitive] = Field(min_length=1, max_length=20)
     country: str = Field(
         pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code", examples=["DE"]
     )
@@ -37,5 +41,5 @@ class CreateShipmentResult(BaseModel):
 @activity.defn
 async def create_shipment(input: CreateShipmentInput) -> CreateShipmentResult:
     """Create the shipment; `UnsupportedDestination` if the carrier can't deliver there."""
-    body = await call("POST", "/shipments", input.model_dump(mode="json"))
+    body = await call("POST", "/shipments", await reveal(input.model_dump(mode="json")))
     return CreateShipmentResult.model_validate(body)

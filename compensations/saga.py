@@ -21,15 +21,20 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from compensations.dead_letters import DeadLetterInput, record_dead_letter
     from sagaway.search_attributes import SAGA_STATUS
+    from sagaway.summaries import step_table
+    from sagaway.worker_telemetry import record_saga_status
 
-SagaStatus = Literal["running", "completed", "compensating", "compensated", "compensation_failed"]
+SagaStatus = Literal[
+    "running", "completed", "compensating", "compensated", "compensation_failed", "resolved"
+]
 StepStatus = Literal["running", "completed", "failed"]
 A = TypeVar("A")
 R = TypeVar("R")
@@ -56,6 +61,7 @@ class StepState(BaseModel):
     name: str
     kind: Literal["step", "undo"]
     status: StepStatus
+    error: str | None = None
 
 
 class SagaState(BaseModel):
@@ -64,6 +70,16 @@ class SagaState(BaseModel):
     status: SagaStatus = "running"
     steps: list[StepState] = []
     failure: str | None = None
+    resolution: str | None = Field(None, description="The operator's note when resolved by hand")
+
+
+class ResolveInput(BaseModel):
+    """An operator's word on a saga whose undo failed: what was done by hand."""
+
+    note: str = Field(min_length=1, max_length=2000)
+
+
+OperatorAction = Literal["retry", "resolve"]
 
 
 class SagaCancelled(Exception):
@@ -85,6 +101,12 @@ class Saga:
         """Start with nothing done and nothing to undo."""
         self.state = SagaState()
         self._undos: list[_Undo] = []
+        self._failed: list[_Undo] = []
+        #: What an operator asked for while the saga waits in `compensation_failed`.
+        self.operator_action: OperatorAction | None = None
+        self.operator_note: str | None = None
+        #: Completed rounds of undos; an Update waits for the next one.
+        self.rounds = 0
 
     def add_compensation(
         self,
@@ -117,22 +139,50 @@ class Saga:
                 retry_policy=retry_policy,
                 summary=summary or name,
             )
-        except BaseException:
+        except BaseException as err:
             step.status = "failed"
+            if isinstance(err, FailureError):
+                step.error = _describe(err)
+            self._publish()
             raise
         step.status = "completed"
+        self._publish()
         return result
 
     async def compensate(self) -> None:
-        """Run every registered undo, newest first, shielded from cancellation."""
-        if self.state.status in ("compensating", "compensated", "compensation_failed"):
+        """Run every registered undo, newest first, shielded from cancellation.
+
+        When an undo fails for good the saga records a dead letter and waits, as
+        `compensation_failed`, for an operator: `retry_compensation` runs the failed undos again,
+        `resolve` ends the saga with the operator's note. Nothing is undone twice.
+        """
+        if self.state.status != "running":
             return
         self._set_status("compensating")
         # Shielded: a second cancellation must not stop the undos half way.
-        await asyncio.shield(asyncio.ensure_future(self._undo_all()))
+        await asyncio.shield(asyncio.ensure_future(self._undo_until_settled()))
+
+    async def _undo_until_settled(self) -> None:
+        while True:
+            await self._undo_all()
+            self.rounds += 1
+            if not self._failed:
+                self._set_status("compensated")
+                return
+            self._set_status("compensation_failed")
+            await _record_dead_letter(self.state)
+            await workflow.wait_condition(lambda: self.operator_action is not None)
+            action, self.operator_action = self.operator_action, None
+            if action == "resolve":
+                self.state.resolution = self.operator_note
+                self._failed.clear()
+                self.rounds += 1
+                self._set_status("resolved")
+                return
+            self._undos, self._failed = list(reversed(self._failed)), []
+            self._set_status("compensating")
 
     async def _undo_all(self) -> None:
-        failed = False
         while self._undos:
             undo = self._undos.pop()
             step = self._record(undo.name, "undo")
@@ -148,9 +198,9 @@ class Saga:
             except ActivityError as err:
                 # Only a non-retryable undo failure lands here; keep undoing the rest.
                 step.status = "failed"
-                failed = True
+                self._failed.append(undo)
+                step.error = _describe(err)
                 workflow.logger.error("undo %r failed: %s", undo.name, _describe(err))
-        self._set_status("compensation_failed" if failed else "compensated")
 
     def complete(self) -> None:
         """Mark the saga completed: every step succeeded, nothing will be undone."""
@@ -185,12 +235,20 @@ class Saga:
     def _record(self, name: str, kind: Literal["step", "undo"]) -> StepState:
         step = StepState(name=name, kind=kind, status="running")
         self.state.steps.append(step)
+        self._publish()
         return step
 
     def _set_status(self, status: SagaStatus) -> None:
         self.state.status = status
         workflow.logger.info("saga %s", status)
+        record_saga_status(status)
         workflow.upsert_search_attributes([SAGA_STATUS.value_set(status)])
+        self._publish()
+
+    def _publish(self) -> None:
+        # The UI's "current details" of the run: the step table, kept current at every change.
+        s = self.state
+        workflow.set_current_details(step_table(s.status, s.steps, s.failure))
 
 
 def _describe(err: BaseException) -> str:
@@ -203,6 +261,30 @@ def _describe(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
+async def _record_dead_letter(state: SagaState) -> None:
+    """Leave a dead letter naming this run; the search attribute says the same if this fails."""
+    info = workflow.info()
+    event = workflow.memo_value("event", {}, type_hint=dict)
+    failed = [s.name for s in state.steps if s.kind == "undo" and s.status == "failed"]
+    try:
+        await workflow.execute_activity(
+            record_dead_letter,
+            DeadLetterInput(
+                reason="compensation-failed",
+                detail=f"undo failed for good: {', '.join(failed)} ({state.failure or ''})",
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+                undos_ran=any(s.kind == "undo" and s.status == "completed" for s in state.steps),
+                event=event,
+            ),
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
+            summary="record dead letter",
+        )
+    except ActivityError as err:
+        workflow.logger.error("could not record the dead letter: %s", _describe(err))
+
+
 class SagaWorkflow:
     """Base for saga workflows: a `saga` per run and the `saga_state` query."""
 
@@ -213,4 +295,38 @@ class SagaWorkflow:
     @workflow.query
     def saga_state(self) -> SagaState:
         """The saga's status and steps so far."""
+        return self.saga.state
+
+    @workflow.update
+    async def retry_compensation(self) -> SagaState:
+        """Operator: run the undos that failed for good once more; answers with the outcome."""
+        return await self._operator("retry", None)
+
+    @retry_compensation.validator
+    def _validate_retry(self) -> None:
+        self._check_waiting()
+
+    @workflow.update
+    async def resolve(self, data: ResolveInput) -> SagaState:
+        """Operator: the failed undos were handled by hand; end the saga with this note."""
+        return await self._operator("resolve", data.note)
+
+    @resolve.validator
+    def _validate_resolve(self, data: ResolveInput) -> None:
+        self._check_waiting()
+
+    def _check_waiting(self) -> None:
+        # Refused before it reaches history: only a saga stuck on a failed undo takes these.
+        if self.saga.state.status != "compensation_failed" or self.saga.operator_action:
+            raise ApplicationError(
+                f"the saga is {self.saga.state.status}, not waiting on a failed undo",
+                type="SagaNotWaiting",
+                non_retryable=True,
+            )
+
+    async def _operator(self, action: OperatorAction, note: str | None) -> SagaState:
+        rounds = self.saga.rounds
+        self.saga.operator_action = action
+        self.saga.operator_note = note
+        await workflow.wait_condition(lambda: self.saga.rounds > rounds)
         return self.saga.state

@@ -156,7 +156,9 @@ def _validated(attributes: dict[str, Any], data: Any, path: str) -> CloudEvent:
     for name in ("datacontenttype", "dataschema", "subject"):
         if name in attributes and not (isinstance(attributes[name], str) and attributes[name]):
             bad(name, "must be a non-empty string")
-    if not is_json_media_type(attributes.get("datacontenttype")):
+    media_type = attributes.get("datacontenttype")
+    # Only a string can name a media type; any other value is an envelope error above.
+    if isinstance(media_type, str) and not is_json_media_type(media_type):
         raise Problem("unsupported-media-type", "Event data must be JSON.")
     extensions = {k: v for k, v in attributes.items() if k not in REQUIRED + OPTIONAL}
     for name, value in extensions.items():

@@ -9,30 +9,40 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from gateway.ingest import Ingest
+from gateway.recovery import Recovery
 from sagaway.settings import Settings
 
+# `async def`: FastAPI runs plain `def` dependencies in its thread pool, a thread hop per
+# request for a mere attribute read.
 
-def _settings(request: Request) -> Settings:
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _ingest(request: Request) -> Ingest:
+async def _ingest(request: Request) -> Ingest:
     ingest: Ingest = request.app.state.ingest
     return ingest
 
 
-def _client(request: Request) -> Client:
+async def _recovery(request: Request) -> Recovery:
+    recovery: Recovery = request.app.state.recovery
+    return recovery
+
+
+async def _client(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 IngestDep = Annotated[Ingest, Depends(_ingest)]
+RecoveryDep = Annotated[Recovery, Depends(_recovery)]
 TemporalDep = Annotated[Client, Depends(_client)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]

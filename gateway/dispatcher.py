@@ -9,8 +9,8 @@ policy joins a running run and the reuse policy refuses a second run after the f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -25,10 +25,14 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from gateway import metrics
 from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
+from sagaway import log_fields, telemetry
 from sagaway import search_attributes as sa
 from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
+from sagaway.schemas import Catalog, UnknownSchema
+from sagaway.summaries import run_details, run_summary
 from sagaway.triggers import Registry, UnknownEventType
 
 log = logging.getLogger("sagaway.gateway.dispatch")
@@ -37,6 +41,8 @@ RPC_TIMEOUT = timedelta(seconds=5)
 DISPATCH_TIMEOUT_SECONDS = 8.0
 MAX_BACKOFF = timedelta(seconds=60)
 LOOP_LEASE = timedelta(seconds=30)
+#: After a failed delivery, requests stop trying inline for this long (the loop keeps trying).
+OUTAGE_HOLD_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -50,15 +56,46 @@ class Outcome:
 class Dispatcher:
     """Moves inbox events into Temporal."""
 
-    def __init__(self, client: Client, registry: Registry, inbox: Inbox, task_queue: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        registry: Registry,
+        inbox: Inbox,
+        task_queue: str,
+        *,
+        gateway_url: str = "",
+    ) -> None:
         """Dispatch with `client` to workflows of `registry` on `task_queue`."""
         self.client = client
         self.registry = registry
+        self.schemas = Catalog(registry)
         self.inbox = inbox
         self.task_queue = task_queue
+        #: Where the run's details in the Temporal UI link back to (`GET /runs/{id}`).
+        self.gateway_url = gateway_url
+        #: Set when a delivery may have unblocked the next event of an ordered partition.
+        self.wake = asyncio.Event()
+        self._down_until = 0.0
+
+    def reachable(self) -> bool:
+        """False for a moment after a delivery failed: requests then queue without trying."""
+        return time.monotonic() >= self._down_until
 
     async def dispatch(self, row: InboxRow) -> Outcome:
         """Deliver one event and record the outcome; never raises for Temporal trouble."""
+        with (
+            telemetry.dispatch_span(row) as span,
+            log_fields.bound(event=row.id, workflow=row.workflow_id),
+        ):
+            started = time.perf_counter()
+            outcome = await self._dispatch(row)
+            metrics.observe_dispatch(row, outcome.status, time.perf_counter() - started)
+            span.set_attribute("sagaway.dispatch_outcome", outcome.status)
+            if outcome.status == "queued":
+                telemetry.mark_error(span, "queued for retry")
+            return outcome
+
+    async def _dispatch(self, row: InboxRow) -> Outcome:
         token = correlation_var.set(row.correlation_id)
         try:
             # Bounded: a hung Temporal must not hold the producer's request; the loop retries.
@@ -66,15 +103,21 @@ class Dispatcher:
         except _Permanent as err:
             log.warning("event %s dead-lettered: %s", row.id, err.detail)
             await self.inbox.mark_dead(row, err.reason, err.detail)
+            if row.partition_key is not None:
+                self.wake.set()
             return Outcome("dead_lettered")
         except Exception as err:  # Temporal unreachable, or slow: keep it queued.
+            self._down_until = time.monotonic() + OUTAGE_HOLD_SECONDS
             delay = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 10)))
             log.info("event %s queued, retry in %s: %s", row.id, delay, _short(err))
             await self.inbox.mark_retry(row.seq, _short(err), delay)
             return Outcome("queued")
         finally:
             correlation_var.reset(token)
+        self._down_until = 0.0
         await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
+        if row.partition_key is not None:
+            self.wake.set()
         log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)
         return outcome
 
@@ -84,7 +127,11 @@ class Dispatcher:
         except UnknownEventType:
             raise _Permanent("no-route", f"no workflow listens to {row.type!r}") from None
         try:
-            data = trigger.data_model.model_validate(row.event.get("data"))
+            # Read in the version it was written in, upcast to the one the workflow takes.
+            event = row.event
+            data = self.schemas.load(row.type, event.get("data"), event.get("dataschema")).data
+        except UnknownSchema as err:  # its version was removed since it was accepted
+            raise _Permanent("unknown-schema", str(err)) from None
         except ValidationError as err:  # the schema changed since the event was accepted
             raise _Permanent("invalid-data", f"data no longer fits its schema: {err}") from None
         meta = event_meta(row)
@@ -95,6 +142,7 @@ class Dispatcher:
                 SearchAttributePair(sa.EVENT_SOURCE, row.source),
                 SearchAttributePair(sa.EVENT_ID, row.id),
                 SearchAttributePair(sa.SAGA_STATUS, "running"),
+                SearchAttributePair(sa.TENANT, row.tenant),
             ]
             business_key = trigger.render_business_key(data, meta)
             if business_key:
@@ -110,6 +158,8 @@ class Dispatcher:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     search_attributes=TypedSearchAttributes(pairs),
                     memo={"event": meta.model_dump(mode="json")},
+                    static_summary=run_summary(data, meta),
+                    static_details=run_details(meta, row.workflow_id, self.gateway_url),
                     rpc_timeout=RPC_TIMEOUT,
                 )
             except WorkflowAlreadyStartedError as err:
@@ -140,8 +190,17 @@ class Dispatcher:
                 log.warning("dispatch loop paused, Postgres unreachable: %s", err)
             except Exception:
                 log.exception("dispatch loop failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+            await self._sleep(interval, stop)
+
+    async def _sleep(self, interval: float, stop: asyncio.Event) -> None:
+        """Wait `interval`, or less if stopped or woken by an ordered delivery."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            self.wake.clear()
 
 
 def event_meta(row: InboxRow) -> EventMeta:
@@ -153,6 +212,7 @@ def event_meta(row: InboxRow) -> EventMeta:
         time=row.event.get("time"),
         subject=row.event.get("subject"),
         correlation_id=row.correlation_id,
+        tenant=row.tenant,
     )
 
 

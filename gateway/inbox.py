@@ -11,6 +11,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from gateway.cloudevents import CloudEvent
+from sagaway.tenancy import DEFAULT_TENANT
 
 Status = Literal["queued", "started", "signaled", "dead_lettered"]
 #: Errors that mean "Postgres is not reachable right now", as opposed to a bug. The app maps
@@ -27,7 +28,12 @@ POSTGRES_DOWN: tuple[type[Exception], ...] = (
 INLINE_LEASE = timedelta(seconds=15)
 _COLUMNS = (
     "seq, source, id, type, content_hash, correlation_id, workflow_id, status, run_id, "
-    "attempts, last_error, received_at, event"
+    "attempts, last_error, received_at, event, partition_key, trace_context, tenant"
+)
+#: Queued events of a partition wait while an earlier one of the same partition is queued.
+_NO_EARLIER_QUEUED = (
+    "(q.partition_key IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p"
+    " WHERE p.partition_key = q.partition_key AND p.status = 'queued' AND p.seq < q.seq))"
 )
 
 
@@ -48,6 +54,11 @@ class InboxRow:
     last_error: str | None
     received_at: datetime
     event: dict[str, Any]
+    partition_key: str | None = None
+    #: The trace the event arrived in (W3C headers), for the dispatch to join.
+    trace_context: dict[str, str] | None = None
+    #: Whose event it is: the tenant of the key that posted it.
+    tenant: str = DEFAULT_TENANT
 
     @classmethod
     def from_record(cls, record: asyncpg.Record) -> InboxRow:
@@ -55,6 +66,8 @@ class InboxRow:
         values = dict(record)
         if isinstance(values["event"], str):
             values["event"] = json.loads(values["event"])
+        if isinstance(values.get("trace_context"), str):
+            values["trace_context"] = json.loads(values["trace_context"])
         return cls(**values)
 
 
@@ -66,33 +79,86 @@ class Inbox:
         self.pool = pool
 
     async def record(
-        self, event: CloudEvent, *, correlation_id: str, workflow_id: str
-    ) -> tuple[InboxRow, bool]:
-        """Commit the event unless (source, id) is known; return the row and whether it is new."""
+        self,
+        event: CloudEvent,
+        *,
+        correlation_id: str,
+        workflow_id: str,
+        partition_key: str | None = None,
+        trace_context: dict[str, str] | None = None,
+        tenant: str = DEFAULT_TENANT,
+        inline: bool = True,
+    ) -> tuple[InboxRow, bool, bool]:
+        """Commit the event unless `tenant` already has its (source, id).
+
+        Returns the row, whether it is new, and whether the request may dispatch it now: not
+        when an earlier event of its partition is still queued (that one goes first), nor when
+        the caller will not try (`inline=False`: Temporal is known to be down).
+        """
+        async with self.pool.acquire() as conn, conn.transaction():
+            waits = False
+            if partition_key is not None:
+                # Serialises commits per partition, so arrival order is commit order.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", partition_key)
+                waits = await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM inbox WHERE partition_key = $1"
+                    " AND status = 'queued')",
+                    partition_key,
+                )
+            row = await conn.fetchrow(
+                f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id,"
+                f" workflow_id, partition_key, next_attempt_at, trace_context, tenant)"
+                f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval,"
+                f" $10::jsonb, $11)"
+                f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}",
+                event.source,
+                event.id,
+                event.type,
+                event.content_hash(),
+                json.dumps(event.as_json()),
+                correlation_id,
+                workflow_id,
+                partition_key,
+                # A waiting event is the loop's at once; the request owns the others a while.
+                INLINE_LEASE if inline and not waits else timedelta(0),
+                json.dumps(trace_context) if trace_context else None,
+                tenant,
+            )
+        if row is not None:
+            return InboxRow.from_record(row), True, inline and not waits
+        existing = await self.get(event.source, event.id, tenant)
+        assert existing is not None, "ON CONFLICT without a conflicting row"
+        return existing, False, False
+
+    async def backlog(self) -> tuple[int, float]:
+        """How many events are queued, and how old in seconds the oldest is."""
         row = await self.pool.fetchrow(
-            f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id,"
-            f" workflow_id, next_attempt_at)"
-            f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval)"
-            f" ON CONFLICT (source, id) DO NOTHING RETURNING {_COLUMNS}",
-            event.source,
-            event.id,
-            event.type,
-            event.content_hash(),
-            json.dumps(event.as_json()),
-            correlation_id,
-            workflow_id,
+            "SELECT count(*) AS depth,"
+            " coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8 AS age"
+            " FROM inbox WHERE status = 'queued'"
+        )
+        assert row is not None
+        return int(row["depth"]), float(row["age"])
+
+    async def requeue(self, seq: int) -> InboxRow | None:
+        """Put a dead-lettered event back in the queue for the caller to dispatch now."""
+        row = await self.pool.fetchrow(
+            f"UPDATE inbox SET status = 'queued', next_attempt_at = now() + $2::interval,"
+            f" last_error = NULL WHERE seq = $1 AND status = 'dead_lettered' RETURNING {_COLUMNS}",
+            seq,
             INLINE_LEASE,
         )
-        if row is not None:
-            return InboxRow.from_record(row), True
-        existing = await self.get(event.source, event.id)
-        assert existing is not None, "ON CONFLICT without a conflicting row"
-        return existing, False
+        return InboxRow.from_record(row) if row else None
 
-    async def get(self, source: str, event_id: str) -> InboxRow | None:
-        """The recorded event with this source and id."""
+    async def get(
+        self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
+    ) -> InboxRow | None:
+        """The recorded event of `tenant` with this source and id."""
         row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM inbox WHERE source = $1 AND id = $2", source, event_id
+            f"SELECT {_COLUMNS} FROM inbox WHERE source = $1 AND id = $2 AND tenant = $3",
+            source,
+            event_id,
+            tenant,
         )
         return InboxRow.from_record(row) if row else None
 
@@ -126,17 +192,28 @@ class Inbox:
                 detail,
             )
             await _insert_dead_letter(
-                conn, reason, detail, row.source, row.id, row.type, row.event, None
+                conn,
+                reason,
+                detail,
+                row.source,
+                row.id,
+                row.type,
+                row.event,
+                None,
+                inbox_seq=row.seq,
+                workflow_id=row.workflow_id,
             )
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[InboxRow]:
         """Take up to `limit` queued events due now, oldest first, leasing them for `lease`.
 
-        `SKIP LOCKED` lets several gateways share the backlog without taking the same row.
+        `SKIP LOCKED` lets several gateways share the backlog without taking the same row; of
+        an ordered partition only the oldest queued event is due.
         """
         rows = await self.pool.fetch(
             f"UPDATE inbox SET next_attempt_at = now() + $2::interval WHERE seq IN ("
-            f" SELECT seq FROM inbox WHERE status = 'queued' AND next_attempt_at <= now()"
+            f" SELECT seq FROM inbox q WHERE status = 'queued' AND next_attempt_at <= now()"
+            f" AND {_NO_EARLIER_QUEUED}"
             f" ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING {_COLUMNS}",
             limit,
             lease,
@@ -150,6 +227,7 @@ class Inbox:
         *,
         event: dict[str, Any] | None,
         errors: list[dict[str, Any]] | None = None,
+        tenant: str | None = None,
     ) -> None:
         """Keep an event that was refused (no route, bad data) with the reason."""
         event = event or {}
@@ -163,6 +241,7 @@ class Inbox:
                 _str_or_none(event.get("type")),
                 event,
                 errors,
+                tenant=tenant,
             )
 
 
@@ -175,10 +254,16 @@ async def _insert_dead_letter(
     event_type: str | None,
     event: dict[str, Any] | None,
     errors: list[dict[str, Any]] | None,
+    *,
+    inbox_seq: int | None = None,
+    workflow_id: str | None = None,
+    tenant: str | None = None,
 ) -> None:
+    # Without a tenant, a trigger fills in the tenant of the inbox row (004_keys.sql).
     await conn.execute(
         "INSERT INTO dead_letters (reason, detail, event_source, event_id, event_type, event,"
-        " errors) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
+        " errors, inbox_seq, workflow_id, tenant) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
+        " $7::jsonb, $8, $9, $10)",
         reason,
         detail,
         source,
@@ -186,6 +271,9 @@ async def _insert_dead_letter(
         event_type,
         json.dumps(event) if event is not None else None,
         json.dumps(errors) if errors is not None else None,
+        inbox_seq,
+        workflow_id,
+        tenant,
     )
 
 

@@ -11,13 +11,20 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
+from gateway import metrics
+from gateway.admission import Admission
 from gateway.cloudevents import CORRELATION_EXTENSION, CloudEvent
 from gateway.dispatcher import Dispatcher
 from gateway.inbox import Inbox, InboxRow
 from gateway.models import EventAccepted, RunLinks
 from gateway.problems import FieldError, Problem, field_path
+from gateway.tenant_metrics import TENANT_EVENTS
+from gateway.vault import Vault
+from sagaway import log_fields, telemetry
 from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
+from sagaway.schemas import Catalog, UnknownSchema
+from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
 from sagaway.triggers import Registry, UnknownEventType
 
 log = logging.getLogger("sagaway.gateway")
@@ -37,47 +44,141 @@ class Ingest:
     """The accept path shared by single, binary and batch requests."""
 
     def __init__(
-        self, registry: Registry, inbox: Inbox, dispatcher: Dispatcher, ui_url: str, namespace: str
+        self,
+        registry: Registry,
+        inbox: Inbox,
+        dispatcher: Dispatcher,
+        ui_url: str,
+        namespace: str,
+        admission: Admission | None = None,
+        vault: Vault | None = None,
     ) -> None:
-        """Accept events for the workflows of `registry`."""
+        """Accept events for the workflows of `registry`, within `admission`'s bounds.
+
+        With a `vault`, sensitive data fields are replaced by tokens before the event is kept.
+        """
+        self.admission = admission
+        self.vault = vault
         self.registry = registry
+        #: Every version of every event type's data, with the upcasters between them.
+        self.schemas = Catalog(registry)
         self.inbox = inbox
         self.dispatcher = dispatcher
         self.ui_url = ui_url
         self.namespace = namespace
 
     async def accept(
-        self, event: CloudEvent, header_correlation_id: str | None, *, extension_first: bool = False
+        self,
+        event: CloudEvent,
+        header_correlation_id: str | None,
+        *,
+        extension_first: bool = False,
+        keep_refused: bool = True,
+        tenant: str = DEFAULT_TENANT,
     ) -> Accepted:
-        """Accept one validated CloudEvent, or raise the problem that refuses it."""
+        """Accept one validated CloudEvent for `tenant`, or raise the problem that refuses it.
+
+        A refused event is kept as a dead letter, unless `keep_refused` is false (a replay of a
+        dead letter, which is kept already).
+        """
+        label = metrics.type_label(event.type, event.type in self.registry.event_types)
+        metrics.EVENTS_RECEIVED.labels(label).inc()
+        log_fields.event_id.set(event.id)
+        with telemetry.ingest_span(event) as span:
+            try:
+                accepted = await self._accept(
+                    event,
+                    header_correlation_id,
+                    extension_first=extension_first,
+                    keep_refused=keep_refused,
+                    tenant=tenant,
+                )
+            except Problem as problem:
+                problem.counted = True  # type: ignore[attr-defined]
+                metrics.count_rejected(label, problem.slug)
+                TENANT_EVENTS.labels(tenant, problem.slug).inc()
+                telemetry.mark_error(span, problem.slug)
+                raise
+        metrics.count_accept(label, duplicate=accepted.status_code == 200)
+        outcome = "duplicate" if accepted.status_code == 200 else "accepted"
+        TENANT_EVENTS.labels(tenant, outcome).inc()
+        return accepted
+
+    async def _accept(
+        self,
+        event: CloudEvent,
+        header_correlation_id: str | None,
+        *,
+        extension_first: bool,
+        keep_refused: bool,
+        tenant: str,
+    ) -> Accepted:
         cid = pick_correlation_id(header_correlation_id, event, extension_first=extension_first)
         correlation_var.set(cid)
+        telemetry.annotate(**{telemetry.ATTR_CORRELATION_ID: cid})
+        if self.admission is not None:
+            await self.admission.admit(event.source, tenant)
         try:
             trigger = self.registry[event.type]
         except UnknownEventType:
             detail = f"No workflow listens to events of type {event.type!r}."
-            await self.inbox.dead_letter("no-route", detail, event=event.as_json())
+            if keep_refused:
+                await self.inbox.dead_letter(
+                    "no-route", detail, event=event.as_json(), tenant=tenant
+                )
             raise Problem("no-route", detail) from None
+        if self.vault is not None:  # before anything is written: the inbox never sees a value
+            # The model of the version the data is written in: its sensitive fields.
+            model = self.schemas.model_for(event.type, event.attributes.get("dataschema"))
+            tokenized = await self.vault.tokenize_data(tenant, model, event.data)
+            event = dataclasses.replace(event, data=tokenized)
         try:
-            data = trigger.data_model.model_validate(event.data)
+            loaded = self.schemas.load(event.type, event.data, event.attributes.get("dataschema"))
+            data = loaded.data
+        except UnknownSchema as err:
+            raise Problem(
+                "unknown-schema",
+                str(err),
+                errors=[FieldError(field="dataschema", message="unknown schema version")],
+            ) from None
         except ValidationError as err:
             errors = [
                 FieldError(field=field_path(e["loc"]) or "data", message=e["msg"])
                 for e in err.errors()
             ]
             detail = f"The data of {event.type!r} fails its schema in {len(errors)} place(s)."
-            await self.inbox.dead_letter(
-                "invalid-data",
-                detail,
-                event=event.as_json(),
-                errors=[e.model_dump() for e in errors],
-            )
+            if keep_refused:
+                await self.inbox.dead_letter(
+                    "invalid-data",
+                    detail,
+                    event=event.as_json(),
+                    errors=[e.model_dump() for e in errors],
+                    tenant=tenant,
+                )
             raise Problem("invalid-data", detail, errors=errors) from None
+        if loaded.version.deprecated:
+            metrics.count_deprecated_schema(event.type, loaded.version.version)
         meta = EventMeta(
             id=event.id, source=event.source, type=event.type, time=event.time, correlation_id=cid
         )
-        workflow_id = trigger.render_workflow_id(data, meta)
-        row, is_new = await self.inbox.record(event, correlation_id=cid, workflow_id=workflow_id)
+        workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta))
+        log_fields.workflow_id.set(workflow_id)
+        telemetry.annotate(**{telemetry.ATTR_WORKFLOW_ID: workflow_id})
+        trace_context = telemetry.carrier(
+            correlation_id=cid, event_id=event.id, workflow_id=workflow_id
+        )
+        with telemetry.inbox_write_span():
+            row, is_new, dispatch_now = await self.inbox.record(
+                event,
+                correlation_id=cid,
+                workflow_id=workflow_id,
+                partition_key=workflow_id if trigger.ordered else None,
+                trace_context=trace_context,
+                tenant=tenant,
+                # While Temporal is known to be down, answer `queued` at once, not after a
+                # dispatch attempt times out; the loop delivers it when Temporal is back.
+                inline=self.dispatcher.reachable(),
+            )
         if not is_new:
             if row.content_hash != event.content_hash():
                 raise Problem(
@@ -87,7 +188,16 @@ class Ingest:
                 )
             log.info("duplicate event %s from %s", event.id, event.source)
             return Accepted(200, self.body(row, duplicate=True))
-        log.info("accepted %s %s → %s", event.type, event.id, workflow_id)
+        log.info(
+            "accepted %s %s → %s (tenant %s)",
+            event.type,
+            event.id,
+            workflow_id,
+            tenant,
+            extra={"tenant": tenant},
+        )
+        if not dispatch_now:  # queued for the loop: Temporal down, or an earlier event first
+            return Accepted(202, self.body(row))
         outcome = await self.dispatcher.dispatch(row)
         row = dataclasses.replace(row, status=outcome.status, run_id=outcome.run_id)
         return Accepted(202, self.body(row))

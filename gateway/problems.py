@@ -1,12 +1,15 @@
 """RFC 9457 problem details: every error the gateway returns, with a stable `type` per kind.
 
     Problem (HTTP status)
-    ├── invalid-json 400, invalid-envelope 400, invalid-request 400
-    ├── run-not-found 404
+    ├── invalid-json 400, invalid-envelope 400, invalid-request 400, invalid-payloads 400,
+    │   json-too-deep 400
+    ├── unauthorized 401, forbidden 403
+    ├── run-not-found 404, schema-not-found 404
     ├── content-conflict 409
-    ├── body-too-large 413
+    ├── body-too-large 413, batch-too-large 413
     ├── unsupported-media-type 415
-    ├── no-route 422, invalid-data 422
+    ├── no-route 422, unknown-schema 422, invalid-data 422
+    ├── headers-too-large 431
     ├── internal-error 500
     └── not-ready 503, temporal-unavailable 503, database-unavailable 503
 Each `type` resolves to a short page at `GET /problems/{slug}`.
@@ -37,7 +40,38 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "The CloudEvents 1.0 envelope is missing a required attribute or has an invalid one.",
     ),
     "invalid-request": (400, "Invalid request", "A header or parameter is invalid."),
+    "invalid-payloads": (
+        400,
+        "Invalid payloads",
+        "The codec server could not read or decrypt the payloads it was sent.",
+    ),
+    "unauthorized": (401, "Unauthorized", "The request lacks valid credentials."),
+    "forbidden": (
+        403,
+        "Forbidden",
+        "The credentials are valid but do not allow this: another event type or source, "
+        "another tenant's object, or an operator scope the key lacks.",
+    ),
+    "json-too-deep": (400, "JSON too deep", "The body nests deeper than the gateway accepts."),
+    "batch-too-large": (413, "Batch too large", "The batch holds more events than allowed."),
+    "headers-too-large": (
+        431,
+        "Request header fields too large",
+        "The request has too many headers, or they are too large.",
+    ),
     "run-not-found": (404, "Run not found", "No workflow run has this id."),
+    "schema-not-found": (404, "Schema not found", "No event type has this schema version."),
+    "dead-letter-not-found": (404, "Dead letter not found", "No dead letter has this id."),
+    "not-replayable": (
+        409,
+        "Not replayable",
+        "The dead letter is about a run that already acted; recover the run instead.",
+    ),
+    "run-not-waiting": (
+        409,
+        "Run not waiting for an operator",
+        "Only a saga in compensation_failed takes retry-compensation or resolve.",
+    ),
     "content-conflict": (
         409,
         "Event id reused with other content",
@@ -51,10 +85,20 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "(batch), or ce-* headers with a JSON body (binary).",
     ),
     "no-route": (422, "No workflow for this event type", "No trigger listens to this type."),
+    "unknown-schema": (
+        422,
+        "Unknown data schema",
+        "The event's dataschema names no known version of its type; see GET /schemas.",
+    ),
     "invalid-data": (
         422,
         "Event data does not match its schema",
         "The event's data fails validation against the model of its type.",
+    ),
+    "rate-limited": (
+        429,
+        "Too many events",
+        "The producer is over its rate limit; send again after `Retry-After` seconds.",
     ),
     "internal-error": (500, "Internal error", "The gateway failed; the event was not taken."),
     "not-ready": (503, "Not ready", "A dependency of the gateway is unreachable."),
@@ -62,6 +106,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         503,
         "Database unavailable",
         "The inbox cannot be written just now, so the event was not taken; send it again.",
+    ),
+    "inbox-full": (
+        503,
+        "Inbox full",
+        "Too many events wait for delivery; the event was not taken, send it again later.",
     ),
     "temporal-unavailable": (
         503,

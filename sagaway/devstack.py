@@ -20,6 +20,8 @@ from collections.abc import Callable
 
 import httpx
 
+from sagaway.dev_api_key import KEY_FILE, dev_api_key
+from sagaway.dev_keys import dev_codec_keys
 from sagaway.embedded import EmbeddedPostgres, start_temporal_dev_server
 from sagaway.settings import Settings
 from sagaway.temporal import connect
@@ -50,6 +52,8 @@ class DevStack:
         self.env = dict(os.environ)
         self.postgres: EmbeddedPostgres | None = None
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        #: The dev API key (every scope), when authentication is on.
+        self.api_key: str | None = None
 
     def start(self) -> None:
         """Start every part and wait until the gateway is ready."""
@@ -67,6 +71,8 @@ class DevStack:
             )
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.env["SAGAWAY_DATA_DIR"] = str(self.data_dir)
+        if not s.codec_keys.get_secret_value():  # encrypted at rest even on a laptop
+            self.env["SAGAWAY_CODEC_KEYS"] = dev_codec_keys(self.data_dir)
         if not s.database_url:
             self.say(f"• PostgreSQL (embedded) in {self.data_dir / 'postgres'}")
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")
@@ -80,16 +86,27 @@ class DevStack:
                 ui_port=s.temporal_ui_port,
                 db_file=self.data_dir / "temporal.db",
                 log_file=self.data_dir / "logs" / "temporal.log",
+                # The UI asks the gateway's codec server to show payloads decrypted.
+                ui_codec_endpoint=f"http://localhost:{s.port}/codec",
             )
             self.children.append(("temporal", proc))
             self.env["TEMPORAL_ADDRESS"] = f"127.0.0.1:{s.temporal_port}"
         else:
             self.say(f"• Temporal at {s.temporal_address}")
         asyncio.run(self._wait_for_temporal())
+        if s.auth_enabled:
+            self._dev_api_key()
         for part in ("services", "worker", "gateway"):
             self.say(f"• {part}")
             self.children.append((part, self._spawn(part)))
         self._wait_for_gateway()
+
+    def _dev_api_key(self) -> None:
+        """Make (or reuse) the all-scope dev key; the worker detokenizes with it too."""
+        self.api_key = dev_api_key(self.data_dir, self.env["SAGAWAY_DATABASE_URL"])
+        self.env.setdefault("SAGAWAY_VAULT_API_KEY", self.api_key)
+        # The embedded Temporal UI cannot send credentials to the codec server.
+        self.env.setdefault("SAGAWAY_CODEC_OPEN", "true")
 
     def _spawn(self, part: str) -> subprocess.Popen[bytes]:
         # Own session: Ctrl-C reaches only this supervisor, which stops the children in order.
@@ -174,6 +191,9 @@ def run(settings: Settings, say: Callable[[str], None] = print) -> int:
         say("Sagaway is up:")
         for name, url in stack.urls().items():
             say(f"  {name:<14} {url}")
+        if stack.api_key:
+            say(f"  {'API key':<14} {stack.api_key}")
+            say(f"  {'':<14} also in {stack.data_dir / KEY_FILE}")
         say("Ctrl-C stops everything.")
         while not stopping:
             stack.check_children()

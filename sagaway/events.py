@@ -18,3 +18,5 @@ class EventMeta(BaseModel):
     time: datetime | None = None
     subject: str | None = None
     correlation_id: str
+    #: The tenant of the key that posted the event (the default tenant without authentication).
+    tenant: str | None = None

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
+import ssl
+import sys
+from typing import Any
 
 import uvicorn
 
@@ -22,7 +27,23 @@ def serve_gateway(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=10,
+        **gateway_transport(settings),
     )
+
+
+def gateway_transport(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS and slow-client settings for the gateway."""
+    options: dict[str, Any] = {
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+        # h11 refuses a request whose head (request line + headers) is larger than this.
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "http": "h11",
+    }
+    if settings.ssl_certfile:
+        options |= {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile}
+        if settings.ssl_ca_certs:  # client certificates: mutual TLS
+            options |= {"ssl_ca_certs": settings.ssl_ca_certs, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
 
 
 def serve_services(settings: Settings) -> None:
@@ -53,3 +74,22 @@ def serve_worker(settings: Settings) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+    _exit_without_finalizing()
+
+
+def _exit_without_finalizing() -> None:
+    """Exit 0 at once, after a clean worker shutdown, skipping the interpreter's teardown.
+
+    Threads of the Temporal SDK's Rust runtime may still call into Python while the interpreter
+    finalizes; CPython then aborts (SIGABRT, temporalio/sdk-python#300). A drain that had to
+    cancel an activity ended that way. What teardown would flush is flushed here first.
+    """
+    from opentelemetry import trace
+
+    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
+    if callable(shutdown):
+        shutdown()  # export the last spans
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sagaway.codec import CodecKey, parse_keys
 
 
 class Settings(BaseSettings):
@@ -44,6 +48,119 @@ class Settings(BaseSettings):
         1.0, description="How often the dispatcher looks for queued events."
     )
     log_level: str = Field("INFO")
+    # observability
+    log_format: Literal["console", "json"] = Field(
+        "console", description="Log line format: `console` for people, `json` for collectors."
+    )
+    trace_console: bool = Field(
+        False, description="Print finished spans to stdout (when no OTLP endpoint is set)."
+    )
+    trace_dir: Path | None = Field(
+        None, description="Also write every span as a JSON line to a file per process here."
+    )
+    worker_metrics_port: int = Field(
+        0, description="Port of the worker's Prometheus `/metrics`; 0 means no endpoint."
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Interface the worker's metrics endpoint binds to."
+    )
+    ready_poller_max_age_seconds: float = Field(
+        90.0,
+        description="A worker counts as polling when its last poll is younger than this "
+        "(a long poll lasts up to a minute).",
+    )
+    probe_timeout_seconds: float = Field(
+        10.0, description="Deadline of the canary saga of `/readyz?deep=true` and `sagaway probe`."
+    )
+    # deployment
+    worker_shutdown_grace_seconds: float = Field(
+        35.0,
+        description="On SIGTERM, how long the worker lets running activities finish before "
+        "cancelling them; keep it below the pod's terminationGracePeriodSeconds.",
+    )
+    # security: authentication, tenants, personal data, transport, abuse limits
+    auth_enabled: bool = Field(
+        True,
+        description="Require an API key (or operator JWT) on every API call; false switches "
+        "authentication off (every caller is an all-scope caller of the default tenant).",
+    )
+    default_tenant: str = Field(
+        "default", description="The tenant of callers when authentication is off."
+    )
+    auth_cache_seconds: float = Field(
+        5.0,
+        description="How long a verified API key is trusted before its row is read again "
+        "(the longest a revoked key keeps working).",
+    )
+    codec_open: bool = Field(
+        False,
+        description="Let the codec server answer without credentials (the dev stack's "
+        "embedded Temporal UI cannot send any).",
+    )
+    oidc_jwks_url: str | None = Field(
+        None, description="JWKS URL (or file path) of the OIDC issuer whose tokens operators use."
+    )
+    oidc_issuer: str | None = Field(None, description="Required `iss` of operator JWTs.")
+    oidc_audience: str | None = Field(None, description="Required `aud` of operator JWTs.")
+    oidc_tenant_claim: str = Field(
+        "tenant", description="The JWT claim naming the operator's tenant."
+    )
+    vault_api_key: SecretStr = Field(
+        SecretStr(""),
+        description="API key (scope `vault:detokenize`) the worker uses to detokenize values.",
+    )
+    tenant_rate_limits: str = Field(
+        "",
+        description="Per-tenant event limits as `tenant=rate/burst,...`; unset tenants are "
+        "unlimited.",
+    )
+    ssl_certfile: str | None = Field(None, description="Gateway TLS certificate (PEM) path.")
+    ssl_keyfile: str | None = Field(None, description="Gateway TLS private key (PEM) path.")
+    ssl_ca_certs: str | None = Field(
+        None, description="CA bundle to verify client certificates against (gateway mTLS)."
+    )
+    max_batch_events: int = Field(100, description="Most events in one batch request.")
+    max_json_depth: int = Field(32, description="Deepest JSON nesting accepted in a body.")
+    max_header_count: int = Field(64, description="Most request headers accepted.")
+    max_header_bytes: int = Field(
+        16 * 1024, description="Largest total size of a request's headers (HTTP/1.1)."
+    )
+    keep_alive_timeout_seconds: float = Field(
+        5.0, description="Idle keep-alive connections are closed after this many seconds."
+    )
+    # encryption at rest and the codec server
+    codec_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Payload encryption keys as `id:base64key,...`, newest (encrypting) first; "
+        "empty means payloads are stored unencrypted.",
+    )
+    codec_ui_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed to call the codec server (CORS); "
+        "empty derives the Temporal UI's.",
+    )
+    codec_token: SecretStr = Field(
+        SecretStr(""),
+        description="Bearer token the codec server requires; empty means none.",
+    )
+    # admission and recovery
+    max_queued_events: int = Field(
+        10_000, description="Inbox depth (queued events) above which new events get 503."
+    )
+    max_queued_age_seconds: float = Field(
+        300.0, description="Age of the oldest queued event above which new events get 503."
+    )
+    rate_limit: float = Field(
+        0.0, description="Events per second each producer (source) may post; 0 means no limit."
+    )
+    rate_limit_burst: int = Field(100, description="Events a producer may post at once.")
+    rate_limits: str = Field(
+        "",
+        description="Per-producer limits overriding the default, as `source=rate/burst,...`.",
+    )
+    gateway_url: str | None = Field(
+        None, description="Base URL of the gateway for the CLI; unset derives it from the port."
+    )
 
     @property
     def effective_temporal_address(self) -> str:
@@ -56,9 +173,37 @@ class Settings(BaseSettings):
         return (self.services_url or f"http://{self.host}:{self.services_port}").rstrip("/")
 
     @property
+    def effective_gateway_url(self) -> str:
+        """The base URL the CLI uses to reach the gateway."""
+        return (self.gateway_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    @property
     def effective_ui_url(self) -> str:
         """The base URL of the Temporal UI."""
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
+
+    @field_validator("codec_keys")
+    @classmethod
+    def _valid_codec_keys(cls, value: SecretStr) -> SecretStr:
+        # Fail at start, not at the first payload; the error never repeats the secret.
+        parse_keys(value.get_secret_value())
+        return value
+
+    @property
+    def codec_key_list(self) -> list[CodecKey]:
+        """The payload encryption keys, the encrypting one first (none: codec off)."""
+        return parse_keys(self.codec_keys.get_secret_value())
+
+    @property
+    def effective_codec_ui_origins(self) -> list[str]:
+        """Origins allowed to call the codec server: the configured ones, else the UI's."""
+        if self.codec_ui_origins.strip():
+            return [o.strip().rstrip("/") for o in self.codec_ui_origins.split(",") if o.strip()]
+        split = urlsplit(self.effective_ui_url)
+        origins = [f"{split.scheme}://{split.netloc}"]
+        if not self.temporal_ui_url:  # the embedded UI answers on both names of the loopback
+            origins.append(f"http://127.0.0.1:{self.temporal_ui_port}")
+        return origins
 
 
 @lru_cache

@@ -44,6 +44,8 @@ class Trigger:
     target: Callable[..., Any]
     handler: str | None = None
     business_key: str | None = None
+    #: Deliver this workflow's events one at a time, in arrival order.
+    ordered: bool = False
 
     def render_workflow_id(self, data: BaseModel, event: EventMeta) -> str:
         """The workflow id for this event, from the trigger's template."""
@@ -55,15 +57,24 @@ class Trigger:
 
 
 def starts(
-    event_type: str, *, workflow_id: str, business_key: str | None = None
+    event_type: str,
+    *,
+    workflow_id: str,
+    business_key: str | None = None,
+    ordered: bool = False,
 ) -> Callable[[W], W]:
-    """Declare that `event_type` starts this workflow, with its data as the `run` argument."""
+    """Declare that `event_type` starts this workflow, with its data as the `run` argument.
+
+    `ordered=True` delivers every ordered event of one workflow id in arrival order: a later
+    event waits while an earlier one is still queued (e.g. during a Temporal outage).
+    """
 
     def attach(cls: W) -> W:
         model = _argument_model(cls, "run", event_type)
         run = getattr(cls, "run")  # noqa: B009 (a plain type to mypy; checked just above)
         return _attach(
-            cls, Trigger(event_type, "start", cls, workflow_id, model, run, None, business_key)
+            cls,
+            Trigger(event_type, "start", cls, workflow_id, model, run, None, business_key, ordered),
         )
 
     return attach
@@ -75,6 +86,7 @@ def signals(
     handler: str,
     workflow_id: str,
     business_key: str | None = None,
+    ordered: bool = False,
 ) -> Callable[[W], W]:
     """Declare that `event_type` signals this workflow's `handler(data, event: EventMeta)`."""
 
@@ -89,7 +101,17 @@ def signals(
         target = getattr(cls, handler)
         return _attach(
             cls,
-            Trigger(event_type, "signal", cls, workflow_id, model, target, handler, business_key),
+            Trigger(
+                event_type,
+                "signal",
+                cls,
+                workflow_id,
+                model,
+                target,
+                handler,
+                business_key,
+                ordered,
+            ),
         )
 
     return attach

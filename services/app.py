@@ -9,8 +9,10 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from services import inventory, payments, shipping
+from sagaway import telemetry
+from services import accounts, fraud, inventory, payments, shipping
 from services.database import open_pool
+from services.faults import install_faults
 from services.problems import install_problem_handlers
 from services.request_log import install_request_log
 
@@ -33,9 +35,14 @@ def create_app(database_url: str) -> FastAPI:
     )
     install_problem_handlers(app)
     install_request_log(app)
+    telemetry.configure_tracing("sagaway-services")
+    telemetry.instrument_app(app)
+    install_faults(app)
     app.include_router(inventory.router)
     app.include_router(payments.router)
     app.include_router(shipping.router)
+    app.include_router(fraud.router)
+    app.include_router(accounts.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

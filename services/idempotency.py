@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 from services.database import DbConnection, DbPool
 from services.problems import Problem, json_reply
 
-Schema = Literal["inventory", "payments", "shipping"]
+Schema = Literal["inventory", "payments", "shipping", "accounts"]
 
 #: Set on answers that were stored by an earlier request with the same key.
 REPLAYED_HEADER = "Idempotent-Replayed"

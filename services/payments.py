@@ -2,7 +2,9 @@
 
 The provider is deterministic by payment token: `tok_decline` is declined (402), `tok_flaky`
 is unavailable (503) for the first two attempts under an Idempotency-Key and then succeeds,
-and every other token succeeds.
+`tok_norefund` charges a card whose refunds the provider refuses (409) until
+`DELETE /payments/{order_id}/refund-block` clears it: an undo that fails for good, for showing
+how an operator retries or resolves a stuck saga. Every other token succeeds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ router = APIRouter(prefix="/payments", tags=["payments"])
 
 DECLINED_TOKEN = "tok_decline"
 FLAKY_TOKEN = "tok_flaky"
+NO_REFUND_TOKEN = "tok_norefund"
 #: Attempts under one key that the flaky provider fails before it answers.
 FLAKY_FAILURES = 2
 
@@ -77,6 +80,11 @@ async def charge(body: ChargeRequest, pool: Pool, key: IdempotencyKey) -> JSONRe
             key,
             body.amount_cents,
         )
+        if body.payment_token == NO_REFUND_TOKEN:
+            await conn.execute(
+                "INSERT INTO payments.refund_blocks (order_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                body.order_id,
+            )
         return Reply(201, {"order_id": body.order_id, "charged_cents": body.amount_cents})
 
     flaky: Preflight | None = None
@@ -114,6 +122,18 @@ async def refund(order_id: str, pool: Pool, key: IdempotencyKey) -> JSONResponse
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('payments.refund'), hashtext($1))", order_id
         )
+        if await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM payments.refund_blocks WHERE order_id = $1)", order_id
+        ):
+            # Not stored under the key (transient to the store): a retry after the block is
+            # cleared must refund; to the caller it is a refusal, so it does not retry by itself.
+            raise Problem(
+                409,
+                "refund-blocked",
+                "Refund refused",
+                f"The provider refuses refunds for order {order_id!r}.",
+                transient=True,
+            )
         charged, refunded = await _totals(conn, order_id)
         amount = charged - refunded
         # A zero row too: it records that the order was refunded, even before any charge.
@@ -129,6 +149,12 @@ async def refund(order_id: str, pool: Pool, key: IdempotencyKey) -> JSONResponse
         )
 
     return await run_once(pool, "payments", key, effect)
+
+
+@router.delete("/{order_id}/refund-block", status_code=204)
+async def clear_refund_block(order_id: str, pool: Pool) -> None:
+    """Let refunds of the order through again (the provider's side was fixed)."""
+    await pool.execute("DELETE FROM payments.refund_blocks WHERE order_id = $1", order_id)
 
 
 async def _totals(conn: DbConnection, order_id: str) -> tuple[int, int]:

@@ -71,3 +71,25 @@ CREATE TABLE IF NOT EXISTS shipping.shipments (
     tracking_id text NOT NULL,
     created_at timestamptz DEFAULT now()
 );
+
+-- Orders whose refunds the simulated provider refuses until an operator clears the block.
+CREATE TABLE IF NOT EXISTS payments.refund_blocks (
+    order_id text PRIMARY KEY
+);
+
+CREATE SCHEMA IF NOT EXISTS accounts;
+
+CREATE TABLE IF NOT EXISTS accounts.idempotency_keys (
+    key text PRIMARY KEY,
+    status_code int NOT NULL,
+    body jsonb NOT NULL,
+    created_at timestamptz DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS accounts.accounts (
+    customer_id text PRIMARY KEY,
+    account_id text NOT NULL,
+    plan text NOT NULL,
+    status text NOT NULL,
+    welcomed boolean NOT NULL DEFAULT false
+);

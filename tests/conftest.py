@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,7 +15,9 @@ import pytest
 from temporalio.client import Client
 
 from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.keys_cli import create_all_scope_key
 from sagaway.temporal import connect
+from sagaway.tenancy import DEFAULT_TENANT
 from tests.stack import Stack
 
 
@@ -59,9 +62,17 @@ async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
 
 
 @pytest.fixture(scope="session")
-def stack(database_url: str, temporal_address: str, session_dir: Path) -> Iterator[Stack]:
-    """Services, worker and gateway as real processes against the session's servers."""
-    s = Stack(database_url, temporal_address, session_dir)
+def api_key(database_url: str) -> str:
+    """An API key with every scope for the session's gateway, made as `sagaway keys` makes one."""
+    return asyncio.run(create_all_scope_key(database_url, "tests", DEFAULT_TENANT)).token
+
+
+@pytest.fixture(scope="session")
+def stack(
+    database_url: str, temporal_address: str, session_dir: Path, api_key: str
+) -> Iterator[Stack]:
+    """Services, worker and gateway as real processes, authentication on, as in production."""
+    s = Stack(database_url, temporal_address, session_dir, api_key=api_key)
     s.start()
     yield s
     s.stop()
@@ -69,8 +80,10 @@ def stack(database_url: str, temporal_address: str, session_dir: Path) -> Iterat
 
 @pytest.fixture(scope="session")
 async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client of the session's gateway."""
-    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
+    """An HTTP client of the session's gateway, sending the session's all-scope key."""
+    async with httpx.AsyncClient(
+        base_url=stack.gateway_url, timeout=30, headers=stack.auth_headers
+    ) as client:
         yield client
 
 

@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
-TERMINAL = {"completed", "compensated", "compensation_failed"}
+TERMINAL = {"completed", "compensated", "resolved"}
+#: A saga whose undo failed for good waits, still running, for an operator.
+WAITS_FOR_OPERATOR = "compensation_failed"
 
 
 async def post(gateway: httpx.AsyncClient, event: Any, **headers: str) -> httpx.Response:
@@ -41,10 +43,12 @@ async def poll_run(
 async def wait_for_saga(
     gateway: httpx.AsyncClient, workflow_id: str, timeout: float = 60
 ) -> dict[str, Any]:
-    """Wait until the run has closed with its saga at rest (or failed in Temporal's eyes)."""
+    """Wait until the saga is at rest: closed, failed, or waiting on an operator."""
 
     def done(run: dict[str, Any]) -> bool:
         saga_status = (run.get("saga") or {}).get("status")
+        if saga_status == WAITS_FOR_OPERATOR:
+            return True
         if run["status"] not in ("RUNNING", "COMPLETED"):
             return True  # failed, cancelled or terminated: let the caller's asserts say
         return run["status"] == "COMPLETED" and saga_status in TERMINAL

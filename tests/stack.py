@@ -31,6 +31,11 @@ class Stack:
     services_url: str | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    #: More environment for every part, e.g. codec keys.
+    extra_env: dict[str, str] = field(default_factory=dict, repr=False)
+    #: With a key the gateway requires authentication and the worker detokenizes with it;
+    #: without one authentication is switched off, explicitly.
+    api_key: str | None = field(default=None, repr=False)
 
     def env(self) -> dict[str, str]:
         """The environment every part gets, as a deployment would set it."""
@@ -40,13 +45,21 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "SAGAWAY_TASK_QUEUE": self.task_queue,
             "SAGAWAY_DISPATCH_INTERVAL_SECONDS": "0.5",
+            "SAGAWAY_AUTH_ENABLED": "true" if self.api_key else "false",
         }
         for part, var in PART_PORT_ENV.items():
             if part in self.ports:
                 env[var] = str(self.ports[part])
         if self.services_url:
             env["SAGAWAY_SERVICES_URL"] = self.services_url
-        return env
+        if self.api_key:
+            env["SAGAWAY_VAULT_API_KEY"] = self.api_key
+        return env | self.extra_env
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """The header that authenticates a test's calls (none when authentication is off)."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     @property
     def gateway_url(self) -> str:
@@ -55,9 +68,11 @@ class Stack:
 
     def start(self, *parts: str) -> None:
         """Start the given parts (default: services, worker, gateway) and wait until they serve."""
-        for part in parts or ("services", "worker", "gateway"):
+        parts = parts or ("services", "worker", "gateway")
+        for part in parts:  # all ports first: the worker reaches the gateway's vault
             if part in PART_PORT_ENV and part not in self.ports:
                 self.ports[part] = free_port()
+        for part in parts:
             if part == "services":
                 self.services_url = f"http://127.0.0.1:{self.ports['services']}"
             log = open(self.log_dir / f"{part}-{self.task_queue}.log", "ab")  # noqa: SIM115

@@ -3,22 +3,26 @@
 `order.placed` starts `OrderFulfillment` as `order-{order_id}`; `order.cancelled` signals it.
 Steps, each undo registered before its step:
     1. reserve inventory    undo: release inventory
-    2. charge payment       undo: refund payment
-    3. wait out the cancel window (an `order.cancelled` here undoes 2 and 1)
-    4. create shipment      undo: cancel shipment
-A step that fails for good (declined card, unsupported destination, no stock) undoes the steps
-before it, newest first, and the run completes with `saga.status = compensated`.
+    2. check fraud          (nothing to undo; runs started before it was added skip it)
+    3. charge payment       undo: refund payment
+    4. wait out the cancel window (an `order.cancelled` here undoes 3 and 1)
+    5. create shipment      undo: cancel shipment
+A step that fails for good (declined card, fraud, unsupported destination, no stock) undoes
+the steps before it, newest first, and the run completes with `saga.status = compensated`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.fraud import FraudCheckInput, check_fraud
     from activities.inventory import ReserveInventoryInput, StockItem, reserve_inventory
     from activities.payments import ChargePaymentInput, charge_payment
     from activities.shipping import CreateShipmentInput, ShippingAddress, create_shipment
@@ -31,8 +35,14 @@ with workflow.unsafe.imports_passed_through():
         release_inventory,
     )
     from compensations.undo_activities import OrderRef
-    from sagaway import triggers
+    from sagaway import schemas, triggers
     from sagaway.events import EventMeta
+    from sagaway.schema_marks import Sensitive
+    from sagaway.summaries import money
+
+
+#: `workflow.patched` id of the fraud check before charging (see README, Changing a workflow).
+FRAUD_CHECK_PATCH = "fraud-check-before-charge"
 
 
 class OrderItem(BaseModel):
@@ -50,7 +60,7 @@ class OrderPlaced(BaseModel):
     customer_id: str = Field(min_length=1, max_length=64)
     items: list[OrderItem] = Field(min_length=1, max_length=100)
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    payment_token: str = Field(min_length=1, max_length=200)
+    payment_token: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
     shipping_address: ShippingAddress
     cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
@@ -58,6 +68,45 @@ class OrderPlaced(BaseModel):
     def total_cents(self) -> int:
         """What the order costs."""
         return sum(item.quantity * item.unit_price_cents for item in self.items)
+
+    @property
+    def item_count(self) -> int:
+        """How many units the order holds."""
+        return sum(item.quantity for item in self.items)
+
+    def summary(self) -> str:
+        """The run's one line in the Temporal UI: `Order o-123 · 3 items · 37.50 EUR`."""
+        items = f"{self.item_count} item{'s' if self.item_count != 1 else ''}"
+        return f"Order {self.order_id} · {items} · {money(self.total_cents, self.currency)}"
+
+
+class OrderItemV1(BaseModel):
+    """One line of an order in `order.placed` version 1: the price as a decimal amount."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1)
+    unit_price: Decimal = Field(ge=0, decimal_places=2, examples=["12.50"])
+
+
+class OrderPlacedV1(BaseModel):
+    """Data of `order.placed` version 1 (deprecated): prices as decimals, always in EUR."""
+
+    order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    customer_id: str = Field(min_length=1, max_length=64)
+    items: list[OrderItemV1] = Field(min_length=1, max_length=100)
+    payment_token: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
+    shipping_address: ShippingAddress
+    cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
+
+
+@schemas.upcaster("order.placed", version=1, deprecated=date(2026, 11, 1), sunset=date(2027, 6, 30))
+def order_placed_v1_to_v2(old: OrderPlacedV1) -> OrderPlaced:
+    """Version 1 → 2: decimal prices become integer cents; version 1 was always in EUR."""
+    items = [
+        OrderItem(sku=i.sku, quantity=i.quantity, unit_price_cents=int(i.unit_price * 100))
+        for i in old.items
+    ]
+    return OrderPlaced(**old.model_dump(exclude={"items"}), items=items, currency="EUR")
 
 
 class OrderCancelled(BaseModel):
@@ -77,8 +126,10 @@ class OrderResult(BaseModel):
     cancel_reason: str | None = None
 
 
-@triggers.starts("order.placed", workflow_id="order-{order_id}", business_key="{order_id}")
-@triggers.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}")
+@triggers.starts(
+    "order.placed", workflow_id="order-{order_id}", business_key="{order_id}", ordered=True
+)
+@triggers.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}", ordered=True)
 @workflow.defn
 class OrderFulfillment(SagaWorkflow):
     """Reserve, charge, wait out the cancel window, ship; undo newest first on failure."""
@@ -95,8 +146,12 @@ class OrderFulfillment(SagaWorkflow):
         """Fulfil the order, or undo what was done."""
         ref = OrderRef(order_id=order.order_id)
         result = OrderResult(order_id=order.order_id, saga=self.saga.state)
+        units = f"{order.item_count} item{'s' if order.item_count != 1 else ''}"
+        amount = money(order.total_cents, order.currency)
         async with self.saga:
-            self.saga.add_compensation("release inventory", release_inventory, ref)
+            self.saga.add_compensation(
+                "release inventory", release_inventory, ref, summary=f"undo: release {units}"
+            )
             await self.saga.run(
                 "reserve inventory",
                 reserve_inventory,
@@ -104,8 +159,24 @@ class OrderFulfillment(SagaWorkflow):
                     order_id=order.order_id,
                     items=[StockItem(sku=i.sku, quantity=i.quantity) for i in order.items],
                 ),
+                summary=f"reserve {units}",
             )
-            self.saga.add_compensation("refund payment", refund_payment, ref)
+            # Added while orders were running: runs that started before it skip the check.
+            if workflow.patched(FRAUD_CHECK_PATCH):
+                await self.saga.run(
+                    "check fraud",
+                    check_fraud,
+                    FraudCheckInput(
+                        order_id=order.order_id,
+                        customer_id=order.customer_id,
+                        amount_cents=order.total_cents,
+                        payment_token=order.payment_token,
+                    ),
+                    summary=f"fraud check {amount}",
+                )
+            self.saga.add_compensation(
+                "refund payment", refund_payment, ref, summary=f"undo: refund {amount}"
+            )
             charge = await self.saga.run(
                 "charge payment",
                 charge_payment,
@@ -114,14 +185,18 @@ class OrderFulfillment(SagaWorkflow):
                     amount_cents=order.total_cents,
                     payment_token=order.payment_token,
                 ),
+                summary=f"charge {amount}",
             )
             result.charged_cents = charge.charged_cents
             await self._wait_cancel_window(order.cancel_window_seconds)
-            self.saga.add_compensation("cancel shipment", cancel_shipment, ref)
+            self.saga.add_compensation(
+                "cancel shipment", cancel_shipment, ref, summary="undo: cancel shipment"
+            )
             shipment = await self.saga.run(
                 "create shipment",
                 create_shipment,
                 CreateShipmentInput(order_id=order.order_id, address=order.shipping_address),
+                summary=f"ship {units} to {order.shipping_address.country}",
             )
             result.tracking_id = shipment.tracking_id
         result.cancel_reason = (
@@ -146,7 +221,7 @@ class OrderFulfillment(SagaWorkflow):
                 await workflow.wait_condition(
                     lambda: self._cancel_reason is not None,
                     timeout=timedelta(seconds=seconds),
-                    timeout_summary="cancel window",
+                    timeout_summary=f"cancel window ({seconds} s)",
                 )
         if self._cancel_reason is not None:
             raise SagaCancelled(self._cancel_reason)

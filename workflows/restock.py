@@ -17,6 +17,10 @@ class InventoryRestocked(BaseModel):
     sku: str = Field(min_length=1, max_length=64, examples=["sku-red-mug"])
     quantity: int = Field(ge=1, le=1_000_000, examples=[10])
 
+    def summary(self) -> str:
+        """The run's one line in the Temporal UI."""
+        return f"Restock {self.sku} +{self.quantity}"
+
 
 class RestockResult(BaseModel):
     """The SKU's stock after the restock (none if the service refused it)."""

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.routes import events, health, runs
+from gateway.auth import AUTH_RESPONSES
+from gateway.routes import codec, dead_letters, events, health, runs, schemas, vault
+from gateway.routes import metrics as metrics_route
 
 api_router = APIRouter()
-api_router.include_router(events.router)
-api_router.include_router(runs.router)
+api_router.include_router(events.router, responses=AUTH_RESPONSES)
+api_router.include_router(runs.router, responses=AUTH_RESPONSES)
+api_router.include_router(schemas.router)
 api_router.include_router(health.router)
+api_router.include_router(dead_letters.router, responses=AUTH_RESPONSES)
+api_router.include_router(codec.router, responses=AUTH_RESPONSES)
+api_router.include_router(vault.router, responses=AUTH_RESPONSES)
+api_router.include_router(metrics_route.router)

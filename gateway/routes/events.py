@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from gateway import cloudevents
+from gateway import cloudevents, limits, metrics
+from gateway.auth import Caller, ensure_may_post
 from gateway.deps import IngestDep, SettingsDep
+from gateway.dry_run import DryRunResult
+from gateway.dry_run import dry_run as dry_run_event
 from gateway.models import BatchItem, EventAccepted
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from sagaway.apikeys import Principal
 from sagaway.correlation import HTTP_HEADER
 
 router = APIRouter(tags=["events"])
+
+DryRunParam = Annotated[
+    bool,
+    Query(
+        description="Answer what would happen (workflow, id, duplicate, validation) and do "
+        "nothing: no inbox row, no workflow, no dead letter."
+    ),
+]
 
 _ORDER: dict[str, Any] = {
     "specversion": "1.0",
@@ -98,17 +110,30 @@ async def read_body(request: Request, limit: int) -> bytes:
     response_model=EventAccepted,
     openapi_extra=_OPENAPI,
     responses={
-        200: {"model": EventAccepted, "description": "A duplicate: the original result"},
+        200: {
+            "model": EventAccepted | DryRunResult,
+            "description": "A duplicate: the original result; or, with dry_run, what would be",
+        },
         207: {"model": list[BatchItem], "description": "Batch mode: one result per event"},
         400: _PROBLEM,
+        401: _PROBLEM,
+        403: _PROBLEM,
         409: _PROBLEM,
         413: _PROBLEM,
         415: _PROBLEM,
         422: _PROBLEM,
+        429: _PROBLEM,
+        431: _PROBLEM,
         503: _PROBLEM,
     },
 )
-async def post_event(request: Request, ingest: IngestDep, settings: SettingsDep) -> Response:
+async def post_event(
+    request: Request,
+    ingest: IngestDep,
+    settings: SettingsDep,
+    caller: Caller,
+    dry_run: DryRunParam = False,
+) -> Response:
     """Accept a CloudEvent: record it once, then start or signal the workflow its type routes to."""
     media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     header_cid = request.headers.get(HTTP_HEADER)
@@ -120,35 +145,70 @@ async def post_event(request: Request, ingest: IngestDep, settings: SettingsDep)
         )
     body = await read_body(request, settings.max_body_bytes)
     if media == cloudevents.BATCH:
-        return await _batch(ingest, cloudevents.parse_json(body), header_cid)
+        batch = limits.parse_json(body, settings.max_json_depth)
+        limits.check_batch(batch, settings.max_batch_events)
+        if dry_run:
+            return await _dry_run_batch(ingest, batch, caller)
+        return await _batch(ingest, batch, header_cid, caller)
     if media == cloudevents.STRUCTURED:
-        event = cloudevents.from_structured(cloudevents.parse_json(body))
+        event = cloudevents.from_structured(limits.parse_json(body, settings.max_json_depth))
     else:
         if not cloudevents.is_json_media_type(request.headers.get("content-type")):
             raise Problem("unsupported-media-type", "Binary-mode event data must be JSON.")
+        limits.parse_json(body, settings.max_json_depth)  # the depth limit, before the parser
         event = cloudevents.from_binary(
             dict(request.headers), body, request.headers.get("content-type")
         )
-    accepted = await ingest.accept(event, header_cid)
+        limits.refuse_nul(event.attributes)  # ce-* headers are percent-decoded
+    ensure_may_post(caller, event.type, event.source)
+    if dry_run:
+        result = await dry_run_event(ingest, event, caller.tenant)
+        return JSONResponse(result.model_dump(mode="json"))
+    accepted = await ingest.accept(event, header_cid, tenant=caller.tenant)
+    # An old schema version is accepted (and upcast), with the headers that say it is going.
+    version = ingest.schemas.select(event.type, event.attributes.get("dataschema"))
     return JSONResponse(
         accepted.body.model_dump(mode="json"),
         status_code=accepted.status_code,
-        headers={HTTP_HEADER: accepted.body.correlation_id},
+        headers={HTTP_HEADER: accepted.body.correlation_id, **version.deprecation_headers()},
     )
 
 
-async def _batch(ingest: IngestDep, obj: Any, header_cid: str | None) -> Response:
+async def _dry_run_batch(ingest: IngestDep, obj: Any, caller: Principal) -> Response:
     results: list[dict[str, Any]] = []
     for item in cloudevents.from_batch(obj):
         try:
             if isinstance(item, Problem):
                 raise item
+            ensure_may_post(caller, item.type, item.source)
+            result = await dry_run_event(ingest, item, caller.tenant)
+            results.append({"status": 200, "body": result.model_dump(mode="json")})
+        except Problem as problem:
+            results.append(
+                {"status": problem.status, "body": problem.body().model_dump(exclude_none=True)}
+            )
+    return JSONResponse(results, status_code=207)
+
+
+async def _batch(
+    ingest: IngestDep, obj: Any, header_cid: str | None, caller: Principal
+) -> Response:
+    results: list[dict[str, Any]] = []
+    for item in cloudevents.from_batch(obj):
+        try:
+            if isinstance(item, Problem):
+                raise item
+            ensure_may_post(caller, item.type, item.source)
             # One header cannot speak for many events: each event's own extension wins.
-            accepted = await ingest.accept(item, header_cid, extension_first=True)
+            accepted = await ingest.accept(
+                item, header_cid, extension_first=True, tenant=caller.tenant
+            )
             results.append(
                 {"status": accepted.status_code, "body": accepted.body.model_dump(mode="json")}
             )
         except Problem as problem:
+            if not getattr(problem, "counted", False):  # refused before `accept` counted it
+                metrics.count_unread(problem.slug)
             results.append(
                 {"status": problem.status, "body": problem.body().model_dump(exclude_none=True)}
             )

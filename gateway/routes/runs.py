@@ -6,14 +6,18 @@ import asyncio
 import logging
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from compensations.saga import SagaState
-from gateway.deps import IngestDep, TemporalDep
+from gateway.auth import OperableRun, RunsReader, ensure_tenant, run_not_found, tenant_of
+from gateway.deps import IngestDep, RecoveryDep, SettingsDep, TemporalDep
 from gateway.models import RunStatus
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from gateway.recovery import OperatorResult
 from sagaway import search_attributes as sa
 
 router = APIRouter(tags=["runs"])
@@ -31,17 +35,26 @@ QUERY_TIMEOUT_SECONDS = 3.0
         503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
     },
 )
-async def get_run(workflow_id: str, client: TemporalDep, ingest: IngestDep) -> RunStatus:
+async def get_run(
+    workflow_id: str,
+    client: TemporalDep,
+    ingest: IngestDep,
+    caller: RunsReader,
+    settings: SettingsDep,
+) -> RunStatus:
     """The latest run of a workflow: its status, correlation id, saga steps and result."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         desc = await handle.describe()
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise Problem("run-not-found", f"No run has the workflow id {workflow_id!r}.") from None
+            raise run_not_found(workflow_id) from None
         raise _unavailable(err) from None
     except RuntimeError as err:  # the lazy client could not connect
         raise _unavailable(err) from None
+    # Another tenant's run answers as a missing one: its id cannot be probed.
+    owner = tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings)
+    ensure_tenant(caller, owner, run_not_found(workflow_id))
     run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
     result: Any = None
     failure: str | None = None
@@ -68,6 +81,44 @@ async def get_run(workflow_id: str, client: TemporalDep, ingest: IngestDep) -> R
         failure=failure,
         links=ingest.links(workflow_id, desc.run_id),
     )
+
+
+_OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": OperatorResult, "description": "Accepted; the undo round is still running"},
+    404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    409: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+}
+
+
+class ResolveRequest(BaseModel):
+    """What the operator did by hand instead of the failed undo."""
+
+    note: str = Field(min_length=1, max_length=2000, examples=["refunded by bank transfer"])
+
+
+@router.post(
+    "/runs/{workflow_id}/retry-compensation",
+    response_model=OperatorResult,
+    responses=_OPERATOR_RESPONSES,
+)
+async def retry_compensation(workflow_id: OperableRun, recovery: RecoveryDep) -> Response:
+    """Run a stuck saga's failed undos again (only undos that failed; nothing runs twice)."""
+    return _operator_reply(await recovery.retry_compensation(workflow_id))
+
+
+@router.post(
+    "/runs/{workflow_id}/resolve", response_model=OperatorResult, responses=_OPERATOR_RESPONSES
+)
+async def resolve(
+    workflow_id: OperableRun, body: ResolveRequest, recovery: RecoveryDep
+) -> Response:
+    """End a stuck saga: its failed undos were dealt with by hand, as the note says."""
+    return _operator_reply(await recovery.resolve(workflow_id, body.note))
+
+
+def _operator_reply(result: OperatorResult) -> Response:
+    return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.done else 202)
 
 
 async def _query_saga(

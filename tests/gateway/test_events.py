@@ -198,7 +198,7 @@ async def test_unknown_run_is_404_problem(gateway: httpx.AsyncClient) -> None:
 async def test_readyz_reports_both_dependencies(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"postgres": "ok", "temporal": "ok"}
+    assert response.json()["checks"] == {"postgres": "ok", "temporal": "ok", "worker": "ok"}
 
 
 async def test_openapi_documents_events_with_examples(gateway: httpx.AsyncClient) -> None:

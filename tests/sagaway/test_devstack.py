@@ -60,8 +60,12 @@ async def test_dev_runs_a_saga_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
             f"http://localhost:{ports['TEMPORAL_UI_PORT']}",
         ):
             assert url in output
+        # Authentication is on: the dev key is printed and kept for scripts.
+        key = (tmp_path / "data" / "dev-api-key").read_text().strip()
+        assert key in output
+        auth = {"Authorization": f"Bearer {key}"}
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{ports['PORT']}", timeout=30
+            base_url=f"http://127.0.0.1:{ports['PORT']}", timeout=30, headers=auth
         ) as gateway:
             ui = await gateway.get(f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}")
             assert ui.status_code == 200
@@ -76,8 +80,9 @@ async def test_dev_runs_a_saga_stops_cleanly_and_keeps_data(tmp_path: Path) -> N
 
     proc, warm = start_dev(env, log)
     try:
+        assert (tmp_path / "data" / "dev-api-key").read_text().strip() == key  # kept
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{ports['PORT']}", timeout=30
+            base_url=f"http://127.0.0.1:{ports['PORT']}", timeout=30, headers=auth
         ) as gateway:
             run = (await gateway.get(f"/runs/{workflow_id}")).json()
             assert run["status"] == "COMPLETED"  # the workflow survived the restart

@@ -45,6 +45,7 @@ async def test_order_completes_and_charges_once(
     assert run["saga"]["status"] == "completed"
     assert [s["name"] for s in run["saga"]["steps"]] == [
         "reserve inventory",
+        "check fraud",
         "charge payment",
         "create shipment",
     ]
@@ -64,6 +65,7 @@ async def test_declined_payment_releases_inventory_and_charges_nothing(
     assert run["saga"]["failure"].startswith("PaymentDeclined")
     assert [(s["name"], s["kind"], s["status"]) for s in run["saga"]["steps"]] == [
         ("reserve inventory", "step", "completed"),
+        ("check fraud", "step", "completed"),
         ("charge payment", "step", "failed"),
         ("refund payment", "undo", "completed"),
         ("release inventory", "undo", "completed"),
@@ -104,11 +106,13 @@ async def test_out_of_stock_fails_first_step_and_changes_nothing(
     run = await place(gateway, event)
     assert run["saga"]["status"] == "compensated"
     assert run["saga"]["failure"].startswith("OutOfStock")
-    assert run["saga"]["steps"][0] == {
-        "name": "reserve inventory",
-        "kind": "step",
-        "status": "failed",
-    }
+    first = run["saga"]["steps"][0]
+    assert (first["name"], first["kind"], first["status"]) == (
+        "reserve inventory",
+        "step",
+        "failed",
+    )
+    assert first["error"] == run["saga"]["failure"]
     assert not any(s["name"] == "charge payment" for s in run["saga"]["steps"])
     assert await stock(services, sku) == {"sku": sku, "available": 1, "reserved": 0}
     assert (await payment(services, event["data"]["order_id"]))["charges"] == 0
