@@ -59,6 +59,11 @@ async def readyz(
     settings: SettingsDep,
     ingest: IngestDep,
     deep: bool = Query(False, description="Also run a canary event through to a worker."),
+    intake: bool = Query(
+        False,
+        description="Only what taking events needs (Postgres): the load balancer's readiness, "
+        "so that a Temporal or worker outage queues events instead of refusing connections.",
+    ),
 ) -> Health:
     """Postgres, Temporal and a polling worker answer (and, if deep, a canary saga completes)."""
     checks: dict[str, str] = {}
@@ -67,6 +72,9 @@ async def readyz(
         checks["postgres"] = "ok"
     except Exception as err:
         checks["postgres"] = f"{type(err).__name__}: {err}"
+    if intake:
+        _raise_if_failing(checks)
+        return Health(status="ok", checks=checks)
     try:
         await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
         checks["temporal"] = "ok"

@@ -244,7 +244,9 @@ def test_probes_point_at_the_routes_the_gateway_serves() -> None:
     docs = rendered("self-hosted")
     spec = container(find(docs, "Deployment", "sagaway-gateway"))
     assert spec["livenessProbe"]["httpGet"]["path"] == "/livez" in paths
-    assert spec["readinessProbe"]["httpGet"]["path"] == "/readyz" in paths
+    # Intake only: a Temporal or worker outage must not take the gateways out of the Service.
+    assert spec["readinessProbe"]["httpGet"]["path"] == "/readyz?intake=true"
+    assert urlsplit(spec["readinessProbe"]["httpGet"]["path"]).path in paths
     assert spec["startupProbe"]["httpGet"]["path"] in paths
     template = find(docs, "Deployment", "sagaway-gateway")["spec"]["template"]
     assert template["metadata"]["annotations"]["prometheus.io/path"] in paths

@@ -104,6 +104,9 @@ async def test_readiness_fails_naming_the_worker_once_it_stops(
             code, out = await _sagaway_probe(stack.gateway_url)
             assert code == 1, out
             assert json.loads(out)["type"] == "/problems/not-ready"
+            # The load balancer's check still passes: events keep being taken and queued.
+            intake = await gateway.get("/readyz", params={"intake": "true"})
+            assert (intake.status_code, intake.json()["checks"]) == (200, {"postgres": "ok"})
     finally:
         stack.stop()
 
@@ -122,6 +125,9 @@ async def test_readiness_fails_naming_postgres_once_it_stops(
             assert [e["field"] for e in body["errors"]] == ["postgres"]  # the worker still polls
             deep = await _wait_not_ready(gateway, "postgres", "/readyz?deep=true", timeout=30)
             assert "postgres" in deep["detail"]
+            intake = await gateway.get("/readyz", params={"intake": "true"})
+            assert intake.status_code == 503
+            assert [e["field"] for e in intake.json()["errors"]] == ["postgres"]
     finally:
         stack.stop()
         pg.stop()
