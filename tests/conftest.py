@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
@@ -18,6 +15,7 @@ from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_ser
 from sagaway.keys_cli import create_all_scope_key
 from sagaway.temporal import connect
 from sagaway.tenancy import DEFAULT_TENANT
+from tests.helpers import new_database
 from tests.stack import Stack
 
 
@@ -97,16 +95,5 @@ async def services(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def own_database_url(database_url: str) -> str:
-    """A new, empty database on the session's server: for a stack that must not share the inbox.
-
-    Gateways that share an inbox share its backlog, so a second gateway wired to another
-    Temporal server must not see the session gateway's rows (nor the other way round).
-    """
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    parts = urlsplit(database_url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    """A new, empty database on the session's server: for a stack that must not share the inbox."""
+    return await new_database(database_url)

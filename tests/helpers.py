@@ -7,7 +7,9 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import httpx
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -96,3 +98,18 @@ async def payment(services: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
         return {"charged_cents": 0, "refunded_cents": 0, "charges": 0, "refunds": 0}
     response.raise_for_status()
     return dict(response.json())
+
+
+async def new_database(server_url: str, prefix: str = "t") -> str:
+    """A new, empty database on the Postgres server at `server_url`; its URL.
+
+    Gateways that share an inbox share its backlog, so a stack wired to another Temporal server
+    (or one whose backlog a test counts) gets a database of its own.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))

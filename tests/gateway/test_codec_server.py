@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
 from sagaway.codec import ENCODING, KEY_ID_METADATA, CodecKey, EncryptionCodec, new_key
+from tests.helpers import new_database
 from tests.stack import Stack
 
 TOKEN = "s3cret-token"
@@ -26,13 +24,7 @@ KEY = new_key("server-1")
 @pytest.fixture(scope="module")
 async def codec_database_url(database_url: str) -> str:
     """An empty inbox database: this gateway must not share the session gateway's backlog."""
-    name = f"codec_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+    return await new_database(database_url, "codec")
 
 
 @pytest.fixture(scope="module")

@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 
 from sagaway.embedded import free_port
+from tests.helpers import new_database
 from tests.stack import Stack
-
-
-async def new_database(server_url: str) -> str:
-    """A new, empty database on the server at `server_url`: this stack's inbox is its own."""
-    name = f"obs_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="package")
 async def observed_database_url(database_url: str) -> str:
     """The observed stack's own database."""
-    return await new_database(database_url)
+    return await new_database(database_url, "obs")
 
 
 @pytest.fixture(scope="package")

@@ -8,13 +8,10 @@ processes' logs they can read.
 from __future__ import annotations
 
 import subprocess
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import httpx
 import pytest
 from temporalio.client import Client
@@ -23,6 +20,7 @@ from sagaway.codec import CodecKey, new_key
 from sagaway.embedded import free_port, start_temporal_dev_server
 from sagaway.settings import Settings
 from sagaway.temporal import connect, data_converter
+from tests.helpers import new_database
 from tests.stack import Stack
 
 
@@ -42,20 +40,10 @@ class EncryptedStack:
         return [self.temporal_log, *self.stack.log_dir.glob(f"*-{self.stack.task_queue}.log")]
 
 
-async def _new_database(database_url: str) -> str:
-    name = f"ui_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="session")
 async def encrypted_database_url(database_url: str) -> str:
     """An inbox database of its own: this stack talks to another Temporal server."""
-    return await _new_database(database_url)
+    return await new_database(database_url, "ui")
 
 
 @pytest.fixture(scope="session")
