@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint install clean bench
+.PHONY: dev test lint install clean bench docs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]' -c constraints.txt
+	$(BIN)/pip install --quiet -e '.[dev,embedded,bench]' -c constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,16 +20,23 @@ dev: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 # Gateway and sagas vs the bare platform; table, JSON and PNG in bench-results/ (~5 min).
+# `python -m`: bench/ lives in the checkout, not in the installed package.
 bench: $(STAMP)
-	$(BIN)/sagaway bench
+	$(BIN)/python -m sagaway bench
+
+# The settings page is generated from the code; a test fails when it is stale.
+docs: $(STAMP)
+	$(BIN)/python -m sagaway settings > docs/settings.md
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .sagaway .pytest_cache .mypy_cache .ruff_cache

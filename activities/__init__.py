@@ -1,33 +1,5 @@
-"""Forward steps: activities that call the services, each change under an idempotency key."""
+"""The reference app's forward steps: clients of the demo services, one class per service.
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
-
-from activities.accounts import provision_account, send_welcome_email
-from activities.fraud import check_fraud
-from activities.inventory import add_stock, reserve_inventory
-from activities.payments import charge_payment
-from activities.shipping import create_shipment
-
-ALL: tuple[Callable[..., Any], ...] = (
-    reserve_inventory,
-    add_stock,
-    charge_payment,
-    create_shipment,
-    check_fraud,
-    provision_account,
-    send_welcome_email,
-)
-
-__all__ = [
-    "ALL",
-    "add_stock",
-    "charge_payment",
-    "check_fraud",
-    "create_shipment",
-    "provision_account",
-    "reserve_inventory",
-    "send_welcome_email",
-]
+Each class is built with the `ServiceClient` it calls (the manifest, `workflows/app.py`, builds
+them; a test can hand them another), and every change it makes carries an idempotency key.
+"""

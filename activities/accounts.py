@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.services import call
+from activities.service_steps import ServiceSteps
 
 
 class ProvisionAccountInput(BaseModel):
@@ -34,15 +34,19 @@ class WelcomeEmailInput(BaseModel):
     email: str
 
 
-@activity.defn
-async def provision_account(input: ProvisionAccountInput) -> AccountResult:
-    """Open the customer's account."""
-    body = await call("POST", "/accounts", input.model_dump(mode="json"))
-    return AccountResult.model_validate(body)
+class AccountSteps(ServiceSteps):
+    """Open customers' accounts and welcome them."""
 
+    @activity.defn
+    async def provision_account(self, input: ProvisionAccountInput) -> AccountResult:
+        """Open the customer's account."""
+        body = await self.services.call("POST", "/accounts", input.model_dump(mode="json"))
+        return AccountResult.model_validate(body)
 
-@activity.defn
-async def send_welcome_email(input: WelcomeEmailInput) -> AccountResult:
-    """Send the welcome email; `MailboxUnavailable` if it bounces."""
-    body = await call("POST", f"/accounts/{input.customer_id}/welcome", {"email": input.email})
-    return AccountResult.model_validate(body)
+    @activity.defn
+    async def send_welcome_email(self, input: WelcomeEmailInput) -> AccountResult:
+        """Send the welcome email; `MailboxUnavailable` if it bounces."""
+        body = await self.services.call(
+            "POST", f"/accounts/{input.customer_id}/welcome", {"email": input.email}
+        )
+        return AccountResult.model_validate(body)

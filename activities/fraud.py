@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.services import call
+from activities.service_steps import ServiceSteps
 
 
 class FraudCheckInput(BaseModel):
@@ -24,8 +24,11 @@ class FraudCheckResult(BaseModel):
     verdict: str
 
 
-@activity.defn
-async def check_fraud(input: FraudCheckInput) -> FraudCheckResult:
-    """Score the order; `FraudSuspected` refuses it for good."""
-    body = await call("POST", "/fraud/checks", input.model_dump(mode="json"))
-    return FraudCheckResult.model_validate(body)
+class FraudSteps(ServiceSteps):
+    """Score orders before they are charged."""
+
+    @activity.defn
+    async def check_fraud(self, input: FraudCheckInput) -> FraudCheckResult:
+        """Score the order; `FraudSuspected` refuses it for good."""
+        body = await self.services.call("POST", "/fraud/checks", input.model_dump(mode="json"))
+        return FraudCheckResult.model_validate(body)

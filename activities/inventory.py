@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.services import call
+from activities.service_steps import ServiceSteps
 
 
 class StockItem(BaseModel):
@@ -44,15 +44,21 @@ class StockLevel(BaseModel):
     reserved: int
 
 
-@activity.defn
-async def reserve_inventory(input: ReserveInventoryInput) -> ReserveInventoryResult:
-    """Reserve every item of the order, all or nothing; `OutOfStock` if any is short."""
-    body = await call("POST", "/inventory/reservations", input.model_dump(mode="json"))
-    return ReserveInventoryResult.model_validate(body)
+class InventorySteps(ServiceSteps):
+    """Reserve stock for orders, add stock on restocks."""
 
+    @activity.defn
+    async def reserve_inventory(self, input: ReserveInventoryInput) -> ReserveInventoryResult:
+        """Reserve every item of the order, all or nothing; `OutOfStock` if any is short."""
+        body = await self.services.call(
+            "POST", "/inventory/reservations", input.model_dump(mode="json")
+        )
+        return ReserveInventoryResult.model_validate(body)
 
-@activity.defn
-async def add_stock(input: AddStockInput) -> StockLevel:
-    """Add arrived stock to a SKU."""
-    body = await call("POST", f"/inventory/{input.sku}/restock", {"quantity": input.quantity})
-    return StockLevel.model_validate(body)
+    @activity.defn
+    async def add_stock(self, input: AddStockInput) -> StockLevel:
+        """Add arrived stock to a SKU."""
+        body = await self.services.call(
+            "POST", f"/inventory/{input.sku}/restock", {"quantity": input.quantity}
+        )
+        return StockLevel.model_validate(body)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.services import call
-from activities.vault import reveal
+from activities.service_steps import ServiceSteps
 
 
 class ChargePaymentInput(BaseModel):
@@ -24,8 +23,13 @@ class ChargePaymentResult(BaseModel):
     charged_cents: int
 
 
-@activity.defn
-async def charge_payment(input: ChargePaymentInput) -> ChargePaymentResult:
-    """Charge the order's total; `PaymentDeclined` if the provider refuses."""
-    body = await call("POST", "/payments/charges", await reveal(input.model_dump(mode="json")))
-    return ChargePaymentResult.model_validate(body)
+class PaymentSteps(ServiceSteps):
+    """Charge the customer (the token is revealed for the provider only)."""
+
+    @activity.defn
+    async def charge_payment(self, input: ChargePaymentInput) -> ChargePaymentResult:
+        """Charge the order's total; `PaymentDeclined` if the provider refuses."""
+        body = await self.services.call(
+            "POST", "/payments/charges", input.model_dump(mode="json"), reveal=True
+        )
+        return ChargePaymentResult.model_validate(body)

@@ -7,9 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.services import call
-from activities.vault import reveal
-from sagaway.schema_marks import Sensitive
+from activities.service_steps import ServiceSteps
+from sagaway.schemas.marks import Sensitive
 
 
 class ShippingAddress(BaseModel):
@@ -38,8 +37,13 @@ class CreateShipmentResult(BaseModel):
     tracking_id: str
 
 
-@activity.defn
-async def create_shipment(input: CreateShipmentInput) -> CreateShipmentResult:
-    """Create the shipment; `UnsupportedDestination` if the carrier can't deliver there."""
-    body = await call("POST", "/shipments", await reveal(input.model_dump(mode="json")))
-    return CreateShipmentResult.model_validate(body)
+class ShippingSteps(ServiceSteps):
+    """Ship orders (the address is revealed for the carrier only)."""
+
+    @activity.defn
+    async def create_shipment(self, input: CreateShipmentInput) -> CreateShipmentResult:
+        """Create the shipment; `UnsupportedDestination` if the carrier can't deliver there."""
+        body = await self.services.call(
+            "POST", "/shipments", input.model_dump(mode="json"), reveal=True
+        )
+        return CreateShipmentResult.model_validate(body)

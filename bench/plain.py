@@ -14,13 +14,14 @@ from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+# What a Temporal user writes by hand: the activity modules passed through the sandbox.
 with workflow.unsafe.imports_passed_through():
-    from activities.fraud import FraudCheckInput, check_fraud
-    from activities.inventory import ReserveInventoryInput, StockItem, reserve_inventory
-    from activities.payments import ChargePaymentInput, charge_payment
-    from activities.shipping import CreateShipmentInput, create_shipment
-    from compensations.saga import STEP_RETRY, STEP_TIMEOUT, UNDO_RETRY
-    from compensations.undo_activities import OrderRef, refund_payment, release_inventory
+    from activities.fraud import FraudCheckInput, FraudSteps
+    from activities.inventory import InventorySteps, ReserveInventoryInput, StockItem
+    from activities.payments import ChargePaymentInput, PaymentSteps
+    from activities.shipping import CreateShipmentInput, ShippingSteps
+    from compensations.undo_activities import OrderRef, OrderUndos
+    from sagaway.saga import STEP_RETRY, STEP_TIMEOUT, UNDO_RETRY
     from workflows.order_fulfillment import OrderPlaced
 
 
@@ -41,8 +42,8 @@ class PlainOrder:
         ref = OrderRef(order_id=order.order_id)
         done: list[str] = []
         try:
-            await workflow.execute_activity(
-                reserve_inventory,
+            await workflow.execute_activity_method(
+                InventorySteps.reserve_inventory,
                 ReserveInventoryInput(
                     order_id=order.order_id,
                     items=[StockItem(sku=i.sku, quantity=i.quantity) for i in order.items],
@@ -51,8 +52,8 @@ class PlainOrder:
                 retry_policy=STEP_RETRY,
             )
             done.append("reserve")
-            await workflow.execute_activity(
-                check_fraud,
+            await workflow.execute_activity_method(
+                FraudSteps.check_fraud,
                 FraudCheckInput(
                     order_id=order.order_id,
                     customer_id=order.customer_id,
@@ -62,8 +63,8 @@ class PlainOrder:
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
             )
-            await workflow.execute_activity(
-                charge_payment,
+            await workflow.execute_activity_method(
+                PaymentSteps.charge_payment,
                 ChargePaymentInput(
                     order_id=order.order_id,
                     amount_cents=order.total_cents,
@@ -75,23 +76,23 @@ class PlainOrder:
             done.append("charge")
             if order.cancel_window_seconds:
                 await workflow.sleep(timedelta(seconds=order.cancel_window_seconds))
-            await workflow.execute_activity(
-                create_shipment,
+            await workflow.execute_activity_method(
+                ShippingSteps.create_shipment,
                 CreateShipmentInput(order_id=order.order_id, address=order.shipping_address),
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
             )
         except ActivityError:
             if "charge" in done:
-                await workflow.execute_activity(
-                    refund_payment,
+                await workflow.execute_activity_method(
+                    OrderUndos.refund_payment,
                     ref,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=UNDO_RETRY,
                 )
             if "reserve" in done:
-                await workflow.execute_activity(
-                    release_inventory,
+                await workflow.execute_activity_method(
+                    OrderUndos.release_inventory,
                     ref,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=UNDO_RETRY,

@@ -25,9 +25,9 @@ from bench.driver import Done, HttpConnection, Operation, closed_loop
 from bench.measure import CpuMeter, Round, Series
 from bench.stack import BenchStack, Proc
 from bench.workload import BATCH, DECLINE, STRUCTURED, Orders, wait_closed
-from sagaway.codec import new_key
+from sagaway.keyring import new_key
 from sagaway.settings import Settings
-from sagaway.temporal import data_converter
+from sagaway.temporal.converter import data_converter
 
 #: Order numbers reserved per operation kind: more than any run sends.
 BLOCK = 1_000_000_000
@@ -43,7 +43,7 @@ Prepare = Callable[[str], Awaitable[dict[str, str]]]
 
 async def api_key_headers(database_url: str) -> dict[str, str]:
     """An API key that may post every event (and detokenize), made in the gateway's key table."""
-    from sagaway.apikeys import KeyStore
+    from sagaway.security.apikeys import KeyStore
 
     conn = await asyncpg.connect(database_url)
     try:

@@ -28,7 +28,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from bench.measure import CpuMeter
-from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
 
 READY_TIMEOUT = 90.0
 

@@ -30,8 +30,8 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 
-from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
-from sagaway.temporal import connect
+from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.temporal.client import connect
 from tests.helpers import post, restock
 from tests.stack import Stack, order_event
 

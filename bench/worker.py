@@ -15,11 +15,13 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import PollerBehaviorAutoscaling, Worker
 
-from activities import charge_payment, create_shipment, reserve_inventory
-from activities.fraud import check_fraud
-from activities.services import close_client
+from activities.fraud import FraudSteps
+from activities.inventory import InventorySteps
+from activities.payments import PaymentSteps
+from activities.shipping import ShippingSteps
 from bench.plain import PlainOrder
-from compensations import refund_payment, release_inventory
+from compensations.undo_activities import OrderUndos
+from sagaway.service_client import ServiceClient
 from sagaway.settings import get_settings
 
 
@@ -31,17 +33,19 @@ async def serve() -> None:
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
     )
+    services = ServiceClient(settings.effective_services_url)
+    inventory, undos = InventorySteps(services), OrderUndos(services)
     worker = Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[PlainOrder],
         activities=[
-            reserve_inventory,
-            check_fraud,
-            charge_payment,
-            create_shipment,
-            release_inventory,
-            refund_payment,
+            inventory.reserve_inventory,
+            FraudSteps(services).check_fraud,
+            PaymentSteps(services).charge_payment,
+            ShippingSteps(services).create_shipment,
+            undos.release_inventory,
+            undos.refund_payment,
         ],
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
@@ -54,7 +58,7 @@ async def serve() -> None:
         async with worker:
             await stop.wait()
     finally:
-        await close_client()
+        await services.aclose()
 
 
 if __name__ == "__main__":

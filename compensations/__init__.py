@@ -1,34 +1,5 @@
-"""Compensations: the saga primitive and the undo activities it runs."""
+"""The reference app's undo activities: each reverses one step "if present", so twice is harmless.
 
-from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
-
-from compensations.account_undos import close_account
-from compensations.dead_letters import record_dead_letter
-from compensations.saga import Saga, SagaCancelled, SagaState, SagaStatus, SagaWorkflow, StepState
-from compensations.undo_activities import cancel_shipment, refund_payment, release_inventory
-
-ALL: tuple[Callable[..., Any], ...] = (
-    release_inventory,
-    refund_payment,
-    cancel_shipment,
-    record_dead_letter,
-    close_account,
-)
-
-__all__ = [
-    "ALL",
-    "Saga",
-    "SagaCancelled",
-    "SagaState",
-    "SagaStatus",
-    "SagaWorkflow",
-    "StepState",
-    "cancel_shipment",
-    "close_account",
-    "record_dead_letter",
-    "refund_payment",
-    "release_inventory",
-]
+The saga primitive itself is Sagaway's (`sagaway.Saga`); an activity is an undo because a
+workflow registers it with `saga.add_compensation`, wherever it lives.
+"""

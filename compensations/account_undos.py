@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.services import call
+from activities.service_steps import ServiceSteps
 
 
 class CustomerRef(BaseModel):
@@ -21,8 +21,11 @@ class CloseAccountResult(BaseModel):
     status: str
 
 
-@activity.defn
-async def close_account(input: CustomerRef) -> CloseAccountResult:
-    """Close the customer's account if there is one."""
-    body = await call("POST", f"/accounts/{input.customer_id}/close")
-    return CloseAccountResult.model_validate(body)
+class AccountUndos(ServiceSteps):
+    """Undo account provisioning "if present"."""
+
+    @activity.defn
+    async def close_account(self, input: CustomerRef) -> CloseAccountResult:
+        """Close the customer's account if there is one."""
+        body = await self.services.call("POST", f"/accounts/{input.customer_id}/close")
+        return CloseAccountResult.model_validate(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.services import call
+from activities.service_steps import ServiceSteps
 
 
 class OrderRef(BaseModel):
@@ -36,22 +36,23 @@ class CancelShipmentResult(BaseModel):
     status: str
 
 
-@activity.defn
-async def release_inventory(input: OrderRef) -> ReleaseInventoryResult:
-    """Release the order's reservation if there is one."""
-    body = await call("POST", f"/inventory/reservations/{input.order_id}/release")
-    return ReleaseInventoryResult.model_validate(body)
+class OrderUndos(ServiceSteps):
+    """Undo an order's steps, each "if present"."""
 
+    @activity.defn
+    async def release_inventory(self, input: OrderRef) -> ReleaseInventoryResult:
+        """Release the order's reservation if there is one."""
+        body = await self.services.call("POST", f"/inventory/reservations/{input.order_id}/release")
+        return ReleaseInventoryResult.model_validate(body)
 
-@activity.defn
-async def refund_payment(input: OrderRef) -> RefundPaymentResult:
-    """Refund whatever was charged for the order and not refunded yet."""
-    body = await call("POST", f"/payments/{input.order_id}/refund")
-    return RefundPaymentResult.model_validate(body)
+    @activity.defn
+    async def refund_payment(self, input: OrderRef) -> RefundPaymentResult:
+        """Refund whatever was charged for the order and not refunded yet."""
+        body = await self.services.call("POST", f"/payments/{input.order_id}/refund")
+        return RefundPaymentResult.model_validate(body)
 
-
-@activity.defn
-async def cancel_shipment(input: OrderRef) -> CancelShipmentResult:
-    """Cancel the order's shipment if there is one."""
-    body = await call("POST", f"/shipments/{input.order_id}/cancel")
-    return CancelShipmentResult.model_validate(body)
+    @activity.defn
+    async def cancel_shipment(self, input: OrderRef) -> CancelShipmentResult:
+        """Cancel the order's shipment if there is one."""
+        body = await self.services.call("POST", f"/shipments/{input.order_id}/cancel")
+        return CancelShipmentResult.model_validate(body)

@@ -1,4 +1,8 @@
-"""The gateway application: made once per process, with its pool, client and dispatcher."""
+"""The gateway application for one app: made once per process, with its pool, client, dispatcher.
+
+`create_app(settings, app)` receives the app whose triggers it routes; the gateway never
+imports an app itself.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
-from temporalio.client import Client
+from fastapi_offline import FastAPIOffline
 
-import workflows
 from gateway import migrations, openapi_doc, problems
 from gateway.admission import Admission
 from gateway.auth import Authenticator
-from gateway.dead_letters import DeadLetters
 from gateway.dispatcher import Dispatcher
 from gateway.inbox import POSTGRES_DOWN, Inbox
 from gateway.ingest import Ingest
@@ -24,11 +26,12 @@ from gateway.recovery import Recovery
 from gateway.routes import api_router, codec
 from gateway.routes import metrics as metrics_route
 from gateway.vault import Vault
-from sagaway import telemetry
+from sagaway.app import App
+from sagaway.observability import tracing
 from sagaway.settings import Settings
-from sagaway.temporal import data_converter
-from sagaway.temporal_env import connection_options
-from sagaway.triggers import Registry
+from sagaway.store.dead_letters import DeadLetters
+from sagaway.temporal.client import connect
+from sagaway.temporal.plugin import SagawayPlugin
 
 log = logging.getLogger("sagaway.gateway")
 
@@ -38,22 +41,22 @@ signals the Temporal workflow its type routes to. Errors are RFC 9457 problem de
 """
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The gateway for `settings`; connects to Postgres and Temporal when it starts."""
+def create_app(settings: Settings, app: App) -> FastAPI:
+    """The gateway of `app` for `settings`; connects to Postgres and Temporal when it starts."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         pool = await _pool(settings)
         async with pool.acquire() as conn:
             await migrations.migrate(conn)
         # Lazy: the gateway starts and queues events even while Temporal is down.
-        client = await Client.connect(
-            **connection_options(settings.effective_temporal_address, settings.temporal_namespace),
-            data_converter=data_converter(settings),
+        client = await connect(
+            settings.effective_temporal_address,
+            settings.temporal_namespace,
+            plugins=[SagawayPlugin(settings)],
             lazy=True,
-            interceptors=[telemetry.tracing_interceptor()],
         )
-        registry = Registry(workflows.ALL)
+        registry = app.registry
         inbox = Inbox(pool)
         dispatcher = Dispatcher(
             client,
@@ -62,21 +65,21 @@ def create_app(settings: Settings) -> FastAPI:
             settings.task_queue,
             gateway_url=settings.effective_gateway_url,
         )
-        app.state.settings = settings
-        app.state.pool = pool
-        app.state.auth = Authenticator(settings, pool)
-        app.state.vault = Vault(pool, settings.codec_key_list)
-        app.state.temporal = client
-        app.state.ingest = Ingest(
+        api.state.settings = settings
+        api.state.pool = pool
+        api.state.auth = Authenticator(settings, pool)
+        api.state.vault = Vault(pool, settings.codec_key_list)
+        api.state.temporal = client
+        api.state.ingest = Ingest(
             registry,
             inbox,
             dispatcher,
             settings.effective_ui_url,
             settings.temporal_namespace,
             Admission(inbox, settings),
-            app.state.vault if app.state.vault.enabled else None,
+            api.state.vault if api.state.vault.enabled else None,
         )
-        app.state.recovery = Recovery(DeadLetters(pool), app.state.ingest, client)
+        api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         stop = asyncio.Event()
         loop = asyncio.create_task(
             dispatcher.run_loop(settings.dispatch_interval_seconds, stop), name="dispatcher"
@@ -88,26 +91,27 @@ def create_app(settings: Settings) -> FastAPI:
             await loop
             await pool.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc served from the package: /docs works without internet.
+    api = FastAPIOffline(
         title="Sagaway gateway",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    problems.install(app)
-    metrics_route.install(app)
+    problems.install(api)
+    metrics_route.install(api)
     for error in POSTGRES_DOWN:
-        app.add_exception_handler(error, _postgres_down)
-    app.include_router(api_router)
-    openapi_doc.install(app, Registry(workflows.ALL), settings.max_batch_events)
-    codec.install(app, settings)
+        api.add_exception_handler(error, _postgres_down)
+    api.include_router(api_router)
+    openapi_doc.install(api, app.registry, settings.max_batch_events)
+    codec.install(api, settings)
     # Outermost: an oversized header block is refused before anything reads it.
-    app.add_middleware(
+    api.add_middleware(
         HeaderLimits, max_count=settings.max_header_count, max_bytes=settings.max_header_bytes
     )
-    telemetry.configure_tracing("sagaway-gateway", settings)
-    telemetry.instrument_app(app)
-    return app
+    tracing.configure_tracing("sagaway-gateway", settings)
+    tracing.instrument_app(api)
+    return api
 
 
 async def _postgres_down(request: Request, exc: Exception) -> Response:

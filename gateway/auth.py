@@ -33,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from sagaway import search_attributes as sa
-from sagaway.apikeys import ALL_SCOPES, ApiKey, KeyStore, Principal
+from sagaway.security.apikeys import ALL_SCOPES, ApiKey, KeyStore, Principal
 from sagaway.settings import Settings
 
 log = logging.getLogger("sagaway.gateway.auth")

@@ -25,14 +25,14 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway import metrics
+from gateway import metrics, spans
 from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
-from sagaway import log_fields, telemetry
 from sagaway import search_attributes as sa
-from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
-from sagaway.schemas import Catalog, UnknownSchema
-from sagaway.summaries import run_details, run_summary
+from sagaway.observability import log_fields, tracing
+from sagaway.observability.correlation import correlation_id as correlation_var
+from sagaway.schemas.versions import Catalog, UnknownSchema
+from sagaway.temporal.summaries import run_details, run_summary
 from sagaway.triggers import Registry, UnknownEventType
 
 log = logging.getLogger("sagaway.gateway.dispatch")
@@ -84,7 +84,7 @@ class Dispatcher:
     async def dispatch(self, row: InboxRow) -> Outcome:
         """Deliver one event and record the outcome; never raises for Temporal trouble."""
         with (
-            telemetry.dispatch_span(row) as span,
+            spans.dispatch_span(row) as span,
             log_fields.bound(event=row.id, workflow=row.workflow_id),
         ):
             started = time.perf_counter()
@@ -92,7 +92,7 @@ class Dispatcher:
             metrics.observe_dispatch(row, outcome.status, time.perf_counter() - started)
             span.set_attribute("sagaway.dispatch_outcome", outcome.status)
             if outcome.status == "queued":
-                telemetry.mark_error(span, "queued for retry")
+                tracing.mark_error(span, "queued for retry")
             return outcome
 
     async def _dispatch(self, row: InboxRow) -> Outcome:

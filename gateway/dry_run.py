@@ -15,7 +15,7 @@ from gateway.cloudevents import CloudEvent
 from gateway.ingest import Ingest
 from gateway.problems import FieldError, field_path
 from sagaway.events import EventMeta
-from sagaway.schemas import UnknownSchema
+from sagaway.schemas.versions import UnknownSchema
 from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
 from sagaway.triggers import UnknownEventType
 

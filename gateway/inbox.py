@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 
 from gateway.cloudevents import CloudEvent
+from sagaway.store import dead_letters
 from sagaway.tenancy import DEFAULT_TENANT
 
 Status = Literal["queued", "started", "signaled", "dead_lettered"]
@@ -191,15 +191,11 @@ class Inbox:
                 row.seq,
                 detail,
             )
-            await _insert_dead_letter(
+            await dead_letters.insert(
                 conn,
                 reason,
                 detail,
-                row.source,
-                row.id,
-                row.type,
-                row.event,
-                None,
+                event=row.event,
                 inbox_seq=row.seq,
                 workflow_id=row.workflow_id,
             )
@@ -230,52 +226,7 @@ class Inbox:
         tenant: str | None = None,
     ) -> None:
         """Keep an event that was refused (no route, bad data) with the reason."""
-        event = event or {}
         async with self.pool.acquire() as conn:
-            await _insert_dead_letter(
-                conn,
-                reason,
-                detail,
-                _str_or_none(event.get("source")),
-                _str_or_none(event.get("id")),
-                _str_or_none(event.get("type")),
-                event,
-                errors,
-                tenant=tenant,
+            await dead_letters.insert(
+                conn, reason, detail, event=event or {}, errors=errors, tenant=tenant
             )
-
-
-async def _insert_dead_letter(
-    conn: asyncpg.Connection | PoolConnectionProxy,
-    reason: str,
-    detail: str,
-    source: str | None,
-    event_id: str | None,
-    event_type: str | None,
-    event: dict[str, Any] | None,
-    errors: list[dict[str, Any]] | None,
-    *,
-    inbox_seq: int | None = None,
-    workflow_id: str | None = None,
-    tenant: str | None = None,
-) -> None:
-    # Without a tenant, a trigger fills in the tenant of the inbox row (004_keys.sql).
-    await conn.execute(
-        "INSERT INTO dead_letters (reason, detail, event_source, event_id, event_type, event,"
-        " errors, inbox_seq, workflow_id, tenant) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
-        " $7::jsonb, $8, $9, $10)",
-        reason,
-        detail,
-        source,
-        event_id,
-        event_type,
-        json.dumps(event) if event is not None else None,
-        json.dumps(errors) if errors is not None else None,
-        inbox_seq,
-        workflow_id,
-        tenant,
-    )
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

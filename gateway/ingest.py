@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from gateway import metrics
+from gateway import metrics, spans
 from gateway.admission import Admission
 from gateway.cloudevents import CORRELATION_EXTENSION, CloudEvent
 from gateway.dispatcher import Dispatcher
@@ -20,10 +20,10 @@ from gateway.models import EventAccepted, RunLinks
 from gateway.problems import FieldError, Problem, field_path
 from gateway.tenant_metrics import TENANT_EVENTS
 from gateway.vault import Vault
-from sagaway import log_fields, telemetry
-from sagaway.correlation import correlation_id as correlation_var
 from sagaway.events import EventMeta
-from sagaway.schemas import Catalog, UnknownSchema
+from sagaway.observability import log_fields, tracing
+from sagaway.observability.correlation import correlation_id as correlation_var
+from sagaway.schemas.versions import Catalog, UnknownSchema
 from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
 from sagaway.triggers import Registry, UnknownEventType
 
@@ -84,7 +84,7 @@ class Ingest:
         label = metrics.type_label(event.type, event.type in self.registry.event_types)
         metrics.EVENTS_RECEIVED.labels(label).inc()
         log_fields.event_id.set(event.id)
-        with telemetry.ingest_span(event) as span:
+        with spans.ingest_span(event) as span:
             try:
                 accepted = await self._accept(
                     event,
@@ -97,7 +97,7 @@ class Ingest:
                 problem.counted = True  # type: ignore[attr-defined]
                 metrics.count_rejected(label, problem.slug)
                 TENANT_EVENTS.labels(tenant, problem.slug).inc()
-                telemetry.mark_error(span, problem.slug)
+                tracing.mark_error(span, problem.slug)
                 raise
         metrics.count_accept(label, duplicate=accepted.status_code == 200)
         outcome = "duplicate" if accepted.status_code == 200 else "accepted"
@@ -115,7 +115,7 @@ class Ingest:
     ) -> Accepted:
         cid = pick_correlation_id(header_correlation_id, event, extension_first=extension_first)
         correlation_var.set(cid)
-        telemetry.annotate(**{telemetry.ATTR_CORRELATION_ID: cid})
+        tracing.annotate(**{tracing.ATTR_CORRELATION_ID: cid})
         if self.admission is not None:
             await self.admission.admit(event.source, tenant)
         try:
@@ -163,11 +163,11 @@ class Ingest:
         )
         workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta))
         log_fields.workflow_id.set(workflow_id)
-        telemetry.annotate(**{telemetry.ATTR_WORKFLOW_ID: workflow_id})
-        trace_context = telemetry.carrier(
+        tracing.annotate(**{tracing.ATTR_WORKFLOW_ID: workflow_id})
+        trace_context = tracing.carrier(
             correlation_id=cid, event_id=event.id, workflow_id=workflow_id
         )
-        with telemetry.inbox_write_span():
+        with spans.inbox_write_span():
             row, is_new, dispatch_now = await self.inbox.record(
                 event,
                 correlation_id=cid,

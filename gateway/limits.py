@@ -1,7 +1,7 @@
 """Abuse limits: header count and size, JSON nesting depth, batch length.
 
 The body size limit lives with the body reader (`routes/events.py`); slow clients are cut off by
-uvicorn's timeouts (see `sagaway.processes.serve_gateway`).
+uvicorn's timeouts (see `sagaway.cli.processes.serve_gateway`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from compensations.saga import SagaState
+from sagaway.saga import SagaState
 
 
 class RunLinks(BaseModel):

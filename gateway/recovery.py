@@ -13,11 +13,11 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from compensations.saga import ResolveInput, SagaState
 from gateway import cloudevents
-from gateway.dead_letters import DeadLetter, DeadLetters
 from gateway.ingest import Ingest
 from gateway.problems import Problem
+from sagaway.saga import ResolveInput, SagaState
+from sagaway.store.dead_letters import DeadLetter, DeadLetters
 from sagaway.tenancy import DEFAULT_TENANT
 
 #: How long a request waits for an operator Update's undo round before answering 202.

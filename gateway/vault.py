@@ -26,9 +26,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel
 
-from sagaway.codec import NONCE_BYTES, CodecKey
-from sagaway.schema_marks import sensitive_paths
-from sagaway.tokens import TOKEN_PREFIX, is_token, map_paths
+from sagaway.keyring import CodecKey
+from sagaway.schemas.marks import sensitive_paths
+from sagaway.security.tokens import TOKEN_PREFIX, is_token, map_paths
+from sagaway.temporal.codec import NONCE_BYTES
 
 
 class Vault:

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sagaway.codec import CodecKey, parse_keys
+from sagaway.app import REFERENCE_APP
+from sagaway.keyring import CodecKey, parse_keys
 
 
 class Settings(BaseSettings):
@@ -18,36 +19,62 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SAGAWAY_", extra="ignore")
 
-    host: str = Field("127.0.0.1", description="Interface the gateway and services bind to.")
+    app: str = Field(
+        REFERENCE_APP,
+        description="The app the gateway and worker serve, as `module:attribute`, imported "
+        "from the current directory or `PYTHONPATH` (default: the reference app).",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="Interface the gateway and services bind to (`0.0.0.0` in a container).",
+    )
     port: int = Field(8000, description="Gateway HTTP port.")
     services_port: int = Field(8100, description="Demo services HTTP port.")
     temporal_port: int = Field(7233, description="Port of the embedded Temporal dev server.")
     temporal_ui_port: int = Field(8233, description="Port of the embedded Temporal UI.")
-    data_dir: Path = Field(Path(".sagaway"), description="Where `sagaway dev` keeps its state.")
+    data_dir: Path = Field(
+        Path(".sagaway"),
+        description="Where `sagaway dev` keeps Temporal's and Postgres's data, its logs, its "
+        "dev API key and codec key; the `sagaway` commands look for the dev key there.",
+    )
+    dev_services: bool | None = Field(
+        None,
+        description="Whether `sagaway dev` runs the demo services; unset runs them for the "
+        "reference app only.",
+    )
     database_url: str | None = Field(
         None, description="Postgres URL; unset means the embedded server under the data dir."
     )
-    task_queue: str = Field("sagaway", description="Temporal task queue of the worker.")
+    task_queue: str = Field(
+        "sagaway",
+        description="Temporal task queue of the worker (and of the runs the gateway starts).",
+    )
     temporal_address: str | None = Field(
         None,
         validation_alias=AliasChoices("TEMPORAL_ADDRESS", "SAGAWAY_TEMPORAL_ADDRESS"),
-        description="host:port of a Temporal frontend; unset means the embedded dev server.",
+        description="`host:port` of a Temporal frontend; when set, `sagaway dev` uses it "
+        "instead of starting a dev server.",
     )
     temporal_namespace: str = Field(
         "default",
         validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "SAGAWAY_TEMPORAL_NAMESPACE"),
+        description="Temporal namespace.",
     )
     temporal_ui_url: str | None = Field(
         None, description="Base URL of the Temporal UI for run links; unset derives it."
     )
     services_url: str | None = Field(
-        None, description="Base URL of the demo services; unset derives it from the port."
+        None,
+        description="Base URL the reference app's activities reach the demo services at; unset "
+        "derives it from the host and port.",
     )
-    max_body_bytes: int = Field(1024 * 1024, description="Largest accepted request body.")
+    max_body_bytes: int = Field(
+        1024 * 1024, description="Largest accepted request body (`413 body-too-large`)."
+    )
     dispatch_interval_seconds: float = Field(
         1.0, description="How often the dispatcher looks for queued events."
     )
-    log_level: str = Field("INFO")
+    log_level: str = Field("INFO", description="Log level of every process.")
     # observability
     log_format: Literal["console", "json"] = Field(
         "console", description="Log line format: `console` for people, `json` for collectors."

@@ -28,8 +28,8 @@ import asyncpg
 import httpx
 
 from bench.driver import Done, HttpConnection, closed_loop
-from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
-from sagaway.keys_cli import create_key
+from gateway.key_admin import create_key
+from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
 
 STRUCTURED = "application/cloudevents+json"
 

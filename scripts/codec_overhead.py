@@ -25,10 +25,12 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from sagaway.codec import new_key
-from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.keyring import new_key
 from sagaway.settings import Settings
-from sagaway.temporal import connect, data_converter
+from sagaway.temporal.client import connect
+from sagaway.temporal.converter import data_converter
+from sagaway.temporal.plugin import SagawayPlugin
 from workflows.order_fulfillment import OrderFulfillment, OrderPlaced
 
 ORDER = {
@@ -100,7 +102,7 @@ async def _measure(
     address: str, spec: str, queue: str, sagas: int, sku: str, in_flight: int
 ) -> float:
     settings = Settings(codec_keys=spec)
-    client = await connect(address, wait_seconds=30, converter=data_converter(settings))
+    client = await connect(address, wait_seconds=30, plugins=[SagawayPlugin(settings)])
     await _round(client, queue, in_flight, sku, in_flight)  # warm the worker up
     return await _round(client, queue, sagas, sku, in_flight)
 

@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
-from sagaway import telemetry
+from sagaway.observability import tracing
 from services import accounts, fraud, inventory, payments, shipping
 from services.database import open_pool
 from services.faults import install_faults
@@ -28,15 +29,15 @@ def create_app(database_url: str) -> FastAPI:
         finally:
             await app.state.pool.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs without internet
         title="Sagaway demo services",
         description="Stand-ins for inventory, payments and shipping, idempotent by key.",
         lifespan=lifespan,
     )
     install_problem_handlers(app)
     install_request_log(app)
-    telemetry.configure_tracing("sagaway-services")
-    telemetry.instrument_app(app)
+    tracing.configure_tracing("sagaway-services")
+    tracing.instrument_app(app)
     install_faults(app)
     app.include_router(inventory.router)
     app.include_router(payments.router)

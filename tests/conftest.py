@@ -1,19 +1,23 @@
-"""Session fixtures: real Postgres, Temporal and Sagaway processes on free ports and temp dirs."""
+"""Session fixtures: real Postgres, Temporal and Sagaway processes on free ports and temp dirs.
+
+`temporal_client` (a client with Sagaway's plugin) comes from Sagaway's pytest plugin
+(`sagaway/dev/pytest_plugin.py`), the fixture a team's app gets; `temporal_address` is
+overridden here so the dev server keeps its database in the session dir, where the
+encryption-at-rest tests read it.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from temporalio.client import Client
 
-from sagaway.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
-from sagaway.keys_cli import create_all_scope_key
-from sagaway.temporal import connect
+from gateway.key_admin import create_all_scope_key
+from sagaway.dev.embedded import EmbeddedPostgres
+from sagaway.dev.pytest_plugin import dev_server
 from sagaway.tenancy import DEFAULT_TENANT
 from tests.helpers import new_database
 from tests.stack import Stack
@@ -36,27 +40,9 @@ def database_url(session_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def temporal_address(session_dir: Path) -> Iterator[str]:
-    """host:port of a real Temporal dev server started for this session."""
-    port = free_port()
-    proc = start_temporal_dev_server(
-        port=port,
-        ui_port=None,
-        db_file=session_dir / "temporal.db",
-        log_file=session_dir / "temporal.log",
-    )
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="session")
-async def temporal_client(temporal_address: str) -> AsyncIterator[Client]:
-    """A client of the session's dev server with Sagaway's data converter."""
-    client = await connect(temporal_address, wait_seconds=30)
-    yield client
+    """host:port of a real Temporal dev server started for this session, kept in the session dir."""
+    with dev_server(session_dir) as address:
+        yield address
 
 
 @pytest.fixture(scope="session")

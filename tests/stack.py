@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
 
 PART_PORT_ENV = {"gateway": "SAGAWAY_PORT", "services": "SAGAWAY_SERVICES_PORT"}
 HEALTH_PATH = {"gateway": "/livez", "services": "/healthz"}
@@ -36,6 +36,12 @@ class Stack:
     #: With a key the gateway requires authentication and the worker detokenizes with it;
     #: without one authentication is switched off, explicitly.
     api_key: str | None = field(default=None, repr=False)
+    #: Where the parts run (an app outside the repository is imported from there).
+    cwd: Path | None = None
+    #: More arguments per part, e.g. `{"gateway": ["--app", "teamapp.app:app"]}`.
+    part_args: dict[str, list[str]] = field(default_factory=dict)
+    #: The command before the part's name: `python -m sagaway`, or the console script.
+    launcher: list[str] = field(default_factory=lambda: [sys.executable, "-m", "sagaway"])
 
     def env(self) -> dict[str, str]:
         """The environment every part gets, as a deployment would set it."""
@@ -77,10 +83,11 @@ class Stack:
                 self.services_url = f"http://127.0.0.1:{self.ports['services']}"
             log = open(self.log_dir / f"{part}-{self.task_queue}.log", "ab")  # noqa: SIM115
             self.procs[part] = subprocess.Popen(
-                [sys.executable, "-m", "sagaway", part],
+                [*self.launcher, part, *self.part_args.get(part, [])],
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                cwd=self.cwd,
             )
             if part in HEALTH_PATH:
                 try:

@@ -1,13 +1,5 @@
-"""Workflows, each with its input and result models and its event triggers beside it."""
+"""The reference app's workflows, each with its input and result models and its triggers beside it.
 
-from __future__ import annotations
-
-from workflows.canary import Canary
-from workflows.customer_onboarding import CustomerOnboarding
-from workflows.order_fulfillment import OrderFulfillment
-from workflows.restock import Restock
-
-#: Every workflow the worker runs; the gateway routes events by their triggers.
-ALL: tuple[type, ...] = (OrderFulfillment, Restock, Canary, CustomerOnboarding)
-
-__all__ = ["ALL", "Canary", "CustomerOnboarding", "OrderFulfillment", "Restock"]
+The manifest is `workflows/app.py` (`SAGAWAY_APP=workflows.app:app`, the default). This file
+stays empty: Temporal's sandbox imports it again for every run of a workflow below it.
+"""

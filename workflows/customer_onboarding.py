@@ -16,26 +16,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from activities.accounts import (
-        ProvisionAccountInput,
-        WelcomeEmailInput,
-        provision_account,
-        send_welcome_email,
-    )
-    from compensations import SagaCancelled, SagaState, SagaWorkflow
-    from compensations.account_undos import CustomerRef, close_account
-    from sagaway import triggers
-    from sagaway.events import EventMeta
-    from sagaway.schema_marks import Sensitive
+import sagaway
+from activities.accounts import AccountSteps, ProvisionAccountInput, WelcomeEmailInput
+from compensations.account_undos import AccountUndos, CustomerRef
 
 
 class CustomerSignedUp(BaseModel):
     """Data of `customer.signed_up`: a new customer, not yet verified."""
 
     customer_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
-    email: Annotated[str, Sensitive] = Field(min_length=3, max_length=320, pattern=r"^\S+@\S+$")
-    name: Annotated[str, Sensitive] = Field("", max_length=200)
+    email: Annotated[str, sagaway.Sensitive] = Field(
+        min_length=3, max_length=320, pattern=r"^\S+@\S+$"
+    )
+    name: Annotated[str, sagaway.Sensitive] = Field("", max_length=200)
     plan: Literal["free", "pro"] = "free"
     verify_within_seconds: int = Field(7 * 24 * 3600, ge=1, le=30 * 24 * 3600)
 
@@ -54,19 +47,19 @@ class OnboardingResult(BaseModel):
     """How onboarding ended."""
 
     customer_id: str
-    saga: SagaState
+    saga: sagaway.SagaState
     verified: bool = False
     account_id: str | None = None
 
 
-@triggers.starts(
+@sagaway.starts(
     "customer.signed_up", workflow_id="onboarding-{customer_id}", business_key="{customer_id}"
 )
-@triggers.signals(
+@sagaway.signals(
     "customer.email_verified", handler="email_verified", workflow_id="onboarding-{customer_id}"
 )
 @workflow.defn
-class CustomerOnboarding(SagaWorkflow):
+class CustomerOnboarding(sagaway.SagaWorkflow):
     """Wait for the verified email, provision the account, welcome; close the account on failure."""
 
     def __init__(self) -> None:
@@ -83,10 +76,10 @@ class CustomerOnboarding(SagaWorkflow):
         async with self.saga:
             await self._wait_for_verification(signup.verify_within_seconds)
             result.verified = True
-            self.saga.add_compensation("close account", close_account, ref)
+            self.saga.add_compensation("close account", AccountUndos.close_account, ref)
             account = await self.saga.run(
                 "provision account",
-                provision_account,
+                AccountSteps.provision_account,
                 ProvisionAccountInput(
                     customer_id=signup.customer_id, email=signup.email, plan=signup.plan
                 ),
@@ -95,13 +88,13 @@ class CustomerOnboarding(SagaWorkflow):
             result.account_id = account.account_id
             await self.saga.run(
                 "send welcome email",
-                send_welcome_email,
+                AccountSteps.send_welcome_email,
                 WelcomeEmailInput(customer_id=signup.customer_id, email=signup.email),
             )
         return result
 
     @workflow.signal
-    def email_verified(self, data: CustomerEmailVerified, event: EventMeta) -> None:
+    def email_verified(self, data: CustomerEmailVerified, event: sagaway.EventMeta) -> None:
         """The customer verified the address; a redelivered event changes nothing."""
         if event.id in self._seen_events:
             return
@@ -116,4 +109,4 @@ class CustomerOnboarding(SagaWorkflow):
                 timeout_summary=f"email verification ({seconds} s)",
             )
         if not self._verified:
-            raise SagaCancelled(f"email not verified within {seconds} s")
+            raise sagaway.SagaCancelled(f"email not verified within {seconds} s")

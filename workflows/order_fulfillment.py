@@ -21,27 +21,15 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from activities.fraud import FraudCheckInput, check_fraud
-    from activities.inventory import ReserveInventoryInput, StockItem, reserve_inventory
-    from activities.payments import ChargePaymentInput, charge_payment
-    from activities.shipping import CreateShipmentInput, ShippingAddress, create_shipment
-    from compensations import (
-        SagaCancelled,
-        SagaState,
-        SagaWorkflow,
-        cancel_shipment,
-        refund_payment,
-        release_inventory,
-    )
-    from compensations.undo_activities import OrderRef
-    from sagaway import schemas, triggers
-    from sagaway.events import EventMeta
-    from sagaway.schema_marks import Sensitive
-    from sagaway.summaries import money
+import sagaway
+from activities.fraud import FraudCheckInput, FraudSteps
+from activities.inventory import InventorySteps, ReserveInventoryInput, StockItem
+from activities.payments import ChargePaymentInput, PaymentSteps
+from activities.shipping import CreateShipmentInput, ShippingAddress, ShippingSteps
+from compensations.undo_activities import OrderRef, OrderUndos
+from sagaway.temporal.summaries import money
 
-
-#: `workflow.patched` id of the fraud check before charging (see README, Changing a workflow).
+#: `workflow.patched` id of the fraud check (docs/authoring.md, Changing a workflow).
 FRAUD_CHECK_PATCH = "fraud-check-before-charge"
 
 
@@ -60,7 +48,7 @@ class OrderPlaced(BaseModel):
     customer_id: str = Field(min_length=1, max_length=64)
     items: list[OrderItem] = Field(min_length=1, max_length=100)
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    payment_token: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
+    payment_token: Annotated[str, sagaway.Sensitive] = Field(min_length=1, max_length=200)
     shipping_address: ShippingAddress
     cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
@@ -94,12 +82,12 @@ class OrderPlacedV1(BaseModel):
     order_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
     customer_id: str = Field(min_length=1, max_length=64)
     items: list[OrderItemV1] = Field(min_length=1, max_length=100)
-    payment_token: Annotated[str, Sensitive] = Field(min_length=1, max_length=200)
+    payment_token: Annotated[str, sagaway.Sensitive] = Field(min_length=1, max_length=200)
     shipping_address: ShippingAddress
     cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
 
-@schemas.upcaster("order.placed", version=1, deprecated=date(2026, 11, 1), sunset=date(2027, 6, 30))
+@sagaway.upcaster("order.placed", version=1, deprecated=date(2026, 11, 1), sunset=date(2027, 6, 30))
 def order_placed_v1_to_v2(old: OrderPlacedV1) -> OrderPlaced:
     """Version 1 → 2: decimal prices become integer cents; version 1 was always in EUR."""
     items = [
@@ -120,18 +108,18 @@ class OrderResult(BaseModel):
     """How the order ended."""
 
     order_id: str
-    saga: SagaState
+    saga: sagaway.SagaState
     charged_cents: int = 0
     tracking_id: str | None = None
     cancel_reason: str | None = None
 
 
-@triggers.starts(
+@sagaway.starts(
     "order.placed", workflow_id="order-{order_id}", business_key="{order_id}", ordered=True
 )
-@triggers.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}", ordered=True)
+@sagaway.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}", ordered=True)
 @workflow.defn
-class OrderFulfillment(SagaWorkflow):
+class OrderFulfillment(sagaway.SagaWorkflow):
     """Reserve, charge, wait out the cancel window, ship; undo newest first on failure."""
 
     def __init__(self) -> None:
@@ -150,11 +138,14 @@ class OrderFulfillment(SagaWorkflow):
         amount = money(order.total_cents, order.currency)
         async with self.saga:
             self.saga.add_compensation(
-                "release inventory", release_inventory, ref, summary=f"undo: release {units}"
+                "release inventory",
+                OrderUndos.release_inventory,
+                ref,
+                summary=f"undo: release {units}",
             )
             await self.saga.run(
                 "reserve inventory",
-                reserve_inventory,
+                InventorySteps.reserve_inventory,
                 ReserveInventoryInput(
                     order_id=order.order_id,
                     items=[StockItem(sku=i.sku, quantity=i.quantity) for i in order.items],
@@ -165,7 +156,7 @@ class OrderFulfillment(SagaWorkflow):
             if workflow.patched(FRAUD_CHECK_PATCH):
                 await self.saga.run(
                     "check fraud",
-                    check_fraud,
+                    FraudSteps.check_fraud,
                     FraudCheckInput(
                         order_id=order.order_id,
                         customer_id=order.customer_id,
@@ -175,11 +166,11 @@ class OrderFulfillment(SagaWorkflow):
                     summary=f"fraud check {amount}",
                 )
             self.saga.add_compensation(
-                "refund payment", refund_payment, ref, summary=f"undo: refund {amount}"
+                "refund payment", OrderUndos.refund_payment, ref, summary=f"undo: refund {amount}"
             )
             charge = await self.saga.run(
                 "charge payment",
-                charge_payment,
+                PaymentSteps.charge_payment,
                 ChargePaymentInput(
                     order_id=order.order_id,
                     amount_cents=order.total_cents,
@@ -190,11 +181,11 @@ class OrderFulfillment(SagaWorkflow):
             result.charged_cents = charge.charged_cents
             await self._wait_cancel_window(order.cancel_window_seconds)
             self.saga.add_compensation(
-                "cancel shipment", cancel_shipment, ref, summary="undo: cancel shipment"
+                "cancel shipment", OrderUndos.cancel_shipment, ref, summary="undo: cancel shipment"
             )
             shipment = await self.saga.run(
                 "create shipment",
-                create_shipment,
+                ShippingSteps.create_shipment,
                 CreateShipmentInput(order_id=order.order_id, address=order.shipping_address),
                 summary=f"ship {units} to {order.shipping_address.country}",
             )
@@ -205,7 +196,7 @@ class OrderFulfillment(SagaWorkflow):
         return result
 
     @workflow.signal
-    def cancel(self, data: OrderCancelled, event: EventMeta) -> None:
+    def cancel(self, data: OrderCancelled, event: sagaway.EventMeta) -> None:
         """The customer cancelled; honoured until the shipment step starts."""
         if event.id in self._seen_events:
             return  # a redelivered event
@@ -224,5 +215,5 @@ class OrderFulfillment(SagaWorkflow):
                     timeout_summary=f"cancel window ({seconds} s)",
                 )
         if self._cancel_reason is not None:
-            raise SagaCancelled(self._cancel_reason)
+            raise sagaway.SagaCancelled(self._cancel_reason)
         self._shipping = True

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from activities.inventory import AddStockInput, StockLevel, add_stock
-    from compensations import SagaState, SagaWorkflow
-    from sagaway import triggers
+import sagaway
+from activities.inventory import AddStockInput, InventorySteps, StockLevel
 
 
 class InventoryRestocked(BaseModel):
@@ -25,15 +23,13 @@ class InventoryRestocked(BaseModel):
 class RestockResult(BaseModel):
     """The SKU's stock after the restock (none if the service refused it)."""
 
-    saga: SagaState
+    saga: sagaway.SagaState
     stock: StockLevel | None = None
 
 
-@triggers.starts(
-    "inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}"
-)
+@sagaway.starts("inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}")
 @workflow.defn
-class Restock(SagaWorkflow):
+class Restock(sagaway.SagaWorkflow):
     """One step, nothing to undo: add stock."""
 
     @workflow.run
@@ -43,7 +39,7 @@ class Restock(SagaWorkflow):
         async with self.saga:
             result.stock = await self.saga.run(
                 "add stock",
-                add_stock,
+                InventorySteps.add_stock,
                 AddStockInput(sku=restock.sku, quantity=restock.quantity),
                 summary=f"add {restock.quantity} x {restock.sku}",
             )

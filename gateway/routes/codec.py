@@ -24,8 +24,9 @@ from temporalio.api.common.v1 import Payload
 from gateway.auth import Authenticator, request_token
 from gateway.deps import SettingsDep
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
-from sagaway.codec import CodecError, EncryptionCodec
+from sagaway.keyring import CodecError
 from sagaway.settings import Settings
+from sagaway.temporal.codec import EncryptionCodec
 
 PREFIX = "/codec"
 #: The headers the Temporal UI sends to a codec server.

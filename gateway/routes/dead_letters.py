@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway.auth import DeadLettersOperator, DeadLettersReader, ensure_tenant
-from gateway.dead_letters import DeadLetter, DeadLetterFilter
 from gateway.deps import RecoveryDep
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from gateway.recovery import ReplayResult
-from sagaway.apikeys import Principal
+from sagaway.security.apikeys import Principal
+from sagaway.store.dead_letters import DeadLetter, DeadLetterFilter
 
 router = APIRouter(tags=["dead letters"])
 #: Dead-letter ids are Postgres bigints: a larger number is no id, not a server error.

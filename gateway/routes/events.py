@@ -14,8 +14,8 @@ from gateway.dry_run import DryRunResult
 from gateway.dry_run import dry_run as dry_run_event
 from gateway.models import BatchItem, EventAccepted
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
-from sagaway.apikeys import Principal
-from sagaway.correlation import HTTP_HEADER
+from sagaway.observability.correlation import HTTP_HEADER
+from sagaway.security.apikeys import Principal
 
 router = APIRouter(tags=["events"])
 

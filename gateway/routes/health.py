@@ -19,8 +19,8 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from gateway.deps import IngestDep, PoolDep, SettingsDep, TemporalDep
+from gateway.probe import run_canary
 from gateway.problems import FieldError, Problem
-from sagaway.probe import run_canary
 from sagaway.settings import Settings
 
 router = APIRouter(tags=["health"])

@@ -12,13 +12,13 @@ from pydantic import BaseModel, Field
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
-from compensations.saga import SagaState
 from gateway.auth import OperableRun, RunsReader, ensure_tenant, run_not_found, tenant_of
 from gateway.deps import IngestDep, RecoveryDep, SettingsDep, TemporalDep
 from gateway.models import RunStatus
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from gateway.recovery import OperatorResult
 from sagaway import search_attributes as sa
+from sagaway.saga import SagaState
 
 router = APIRouter(tags=["runs"])
 log = logging.getLogger("sagaway.gateway")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.deps import IngestDep
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
-from sagaway.schemas import UnknownSchema
+from sagaway.schemas.versions import UnknownSchema
 
 router = APIRouter(prefix="/schemas", tags=["schemas"])
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,13 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     assert results["memory"]["saga"]["parked"] == 5
     assert (path.parent / "results.png").stat().st_size > 10_000
     assert "saga end to end" in (tmp_path / "table.txt").read_text()
+
+
+def test_sagaway_bench_outside_a_checkout_says_what_to_install(tmp_path: Path) -> None:
+    # The console script in a folder without bench/: what an installed wheel's user sees.
+    sagaway = Path(sys.executable).parent / "sagaway"
+    done = subprocess.run(
+        [str(sagaway), "bench"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "make bench" in done.stderr and "'.[bench]'" in done.stderr

@@ -24,8 +24,8 @@ import httpx
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from sagaway.embedded import free_port, start_temporal_dev_server
-from sagaway.temporal import connect
+from sagaway.dev.embedded import free_port, start_temporal_dev_server
+from sagaway.temporal.client import connect
 from tests.chaos.proxy import TcpProxy
 from tests.helpers import restock
 from tests.stack import Stack, order_event

@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import Callable
 
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
 
 
 class TcpProxy:

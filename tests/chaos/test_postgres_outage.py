@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from sagaway.embedded import EmbeddedPostgres
+from sagaway.dev.embedded import EmbeddedPostgres
 from tests.chaos.audit import judge
 from tests.chaos.figures import FigureBook, Figures
 from tests.chaos.harness import EVENTS, Chaos, make_orders, stock_up, temporal_client

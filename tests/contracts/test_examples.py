@@ -1,6 +1,6 @@
 """Contract tests: every schema version's example events validate, upcast and start their workflow.
 
-The examples live beside each schema as `schemas/<type>/<version>.examples.json`. Each must
+The examples live beside each schema (`workflows/schemas/<type>/<version>.examples.json`); each must
 validate against the committed JSON Schema, load (and upcast) to the newest model, and, posted
 to the session's gateway, start or signal the workflow its type routes to.
 """
@@ -15,14 +15,13 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-import workflows
-from sagaway.schemas import Catalog
-from sagaway.triggers import Registry
+from sagaway.schemas.versions import app_catalog
 from tests.helpers import post, restock
+from workflows.app import app
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
-REGISTRY = Registry(workflows.ALL)
-CATALOG = Catalog(REGISTRY)
+SCHEMAS = Path(__file__).resolve().parents[2] / "workflows" / "schemas"
+REGISTRY = app.registry
+CATALOG = app_catalog(app)
 
 
 def _examples() -> list[tuple[str, int, dict[str, Any]]]:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from sagaway.codec import new_key
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
+from sagaway.keyring import new_key
 from tests.deploy.manifests import part_env
 from tests.stack import Stack
 

@@ -7,16 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sagaway.embedded import free_port
-from sagaway.healthcheck import part_of_pid1
+from sagaway.cli.healthcheck import part_of_pid1
+from sagaway.dev.embedded import free_port
 from tests.stack import Stack
 
 
 def healthcheck(part: str, **env: str) -> int:
-    """Exit status of `python -m sagaway.healthcheck <part>` with `env`."""
+    """Exit status of `python -m sagaway.cli.healthcheck <part>` with `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SAGAWAY_")}
     return subprocess.run(
-        [sys.executable, "-m", "sagaway.healthcheck", part],
+        [sys.executable, "-m", "sagaway.cli.healthcheck", part],
         env=clean | env,
         capture_output=True,
         timeout=30,

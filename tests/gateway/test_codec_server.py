@@ -11,7 +11,8 @@ import pytest
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
 
-from sagaway.codec import ENCODING, KEY_ID_METADATA, CodecKey, EncryptionCodec, new_key
+from sagaway.keyring import CodecKey, new_key
+from sagaway.temporal.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec
 from tests.helpers import new_database
 from tests.stack import Stack
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sagaway.embedded import EmbeddedPostgres
+from sagaway.dev.embedded import EmbeddedPostgres
 from tests.helpers import post
 from tests.stack import Stack, order_event
 

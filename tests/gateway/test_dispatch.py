@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sagaway.embedded import free_port, start_temporal_dev_server
+from sagaway.dev.embedded import free_port, start_temporal_dev_server
 from tests.helpers import post, wait_for_saga
 from tests.stack import Stack, order_event
 

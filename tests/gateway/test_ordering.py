@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 import pytest
 
-from sagaway.embedded import free_port, start_temporal_dev_server
+from sagaway.dev.embedded import free_port, start_temporal_dev_server
 from tests.helpers import post, restock, wait_for_saga
 from tests.stack import Stack, order_event
 

@@ -12,7 +12,7 @@ import httpx
 from tests.helpers import post, restock, wait_for_saga
 from tests.stack import order_event
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "workflows" / "schemas"
 
 
 async def test_schemas_lists_every_routed_type_with_its_versions(

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
 from tests.helpers import new_database
 from tests.stack import Stack
 

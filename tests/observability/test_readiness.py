@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sagaway.embedded import EmbeddedPostgres
+from sagaway.dev.embedded import EmbeddedPostgres
 from tests.stack import Stack
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sagaway.embedded import free_port, start_temporal_dev_server
+from sagaway.dev.embedded import free_port, start_temporal_dev_server
 from tests.helpers import post, restock, wait_for_saga
 from tests.observability.spans import SpanRecord, chain, wait_for_spans
 from tests.stack import Stack, order_event

@@ -11,17 +11,11 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from sagaway.codec import (
-    ENCODING,
-    KEY_ID_METADATA,
-    CodecError,
-    EncryptionCodec,
-    new_key,
-    parse_keys,
-)
-from sagaway.dev_keys import KEY_FILE, dev_codec_keys
+from sagaway.dev.keys import CODEC_KEY_FILE, dev_codec_keys
+from sagaway.keyring import CodecError, new_key, parse_keys
 from sagaway.settings import Settings
-from sagaway.temporal import data_converter
+from sagaway.temporal.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec
+from sagaway.temporal.converter import data_converter
 from workflows.order_fulfillment import OrderPlaced
 
 ORDER = OrderPlaced.model_validate(
@@ -145,7 +139,7 @@ def test_settings_never_show_the_keys() -> None:
 
 def test_the_dev_key_is_made_once_owner_only_and_kept(tmp_path: Path) -> None:
     first = dev_codec_keys(tmp_path / "data")
-    key_file = tmp_path / "data" / KEY_FILE
+    key_file = tmp_path / "data" / CODEC_KEY_FILE
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert dev_codec_keys(tmp_path / "data") == first
     [key] = parse_keys(first)

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sagaway.devstack import port_in_use
-from sagaway.embedded import free_port
+from sagaway.dev.embedded import free_port
+from sagaway.dev.stack import port_in_use
 from tests.helpers import post, restock, wait_for_saga
 from tests.stack import order_event
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -12,9 +11,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from compensations.dead_letters import close_pool, record_dead_letter
-from sagaway.failed_runs import FailedRunInterceptor
-from sagaway.settings import get_settings
+from sagaway.temporal.dead_letter_activity import DeadLetterActivities
+from sagaway.temporal.failed_runs import FailedRunInterceptor
 from tests.stack import Stack
 
 
@@ -26,24 +24,20 @@ class FailsForGood:
 
 
 @pytest.fixture
-def worker_database(
-    database_url: str, stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """This process's settings point at the session inbox database (migrated by `stack`)."""
-    monkeypatch.setenv("SAGAWAY_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield database_url
-    get_settings.cache_clear()
+def worker_database(database_url: str, stack: Stack) -> str:
+    """The session inbox database (migrated by `stack`'s gateway)."""
+    return database_url
 
 
 async def test_failed_run_is_recorded_once(temporal_client: Client, worker_database: str) -> None:
     task_queue = f"failing-{uuid.uuid4().hex[:8]}"
     workflow_id = f"fails-{uuid.uuid4().hex}"
+    dead_letters = DeadLetterActivities(worker_database)
     async with Worker(
         temporal_client,
         task_queue=task_queue,
         workflows=[FailsForGood],
-        activities=[record_dead_letter],
+        activities=[dead_letters.record_dead_letter],
         interceptors=[FailedRunInterceptor()],
     ):
         handle = await temporal_client.start_workflow(
@@ -55,7 +49,7 @@ async def test_failed_run_is_recorded_once(temporal_client: Client, worker_datab
         )
         with pytest.raises(WorkflowFailureError):
             await handle.result()
-    await close_pool()
+    await dead_letters.aclose()
     conn = await asyncpg.connect(worker_database)
     try:
         rows = await conn.fetch(

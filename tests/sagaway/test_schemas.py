@@ -12,32 +12,31 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import BaseModel, Field
 
-import workflows
-from sagaway import schemas
-from sagaway.schema_compat import incompatibilities
-from sagaway.schema_files import check, export
-from sagaway.schema_marks import Sensitive, sensitive_paths
-from sagaway.schemas import Catalog, UnknownSchema
-from sagaway.triggers import Registry
+from sagaway.schemas import versions as schemas
+from sagaway.schemas.compat import incompatibilities
+from sagaway.schemas.files import check, export
+from sagaway.schemas.marks import Sensitive, sensitive_paths
+from sagaway.schemas.versions import Catalog, UnknownSchema, app_catalog
+from workflows.app import app
 from workflows.order_fulfillment import OrderPlaced
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT / "schemas"
+SCHEMAS = ROOT / "workflows" / "schemas"
 
 
 def catalog() -> Catalog:
-    return Catalog(Registry(workflows.ALL))
+    return app_catalog(app)
 
 
 def test_committed_schemas_accept_everything_they_accepted_before() -> None:
     report = check(catalog(), SCHEMAS)
     assert report.ok, "\n".join(report.lines())
-    assert report.new == [], "run `sagaway schemas export` and commit schemas/"
+    assert report.new == [], "run `sagaway schemas export` and commit workflows/schemas/"
 
 
 def test_schemas_check_command_passes_on_the_committed_schemas() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sagaway", "schemas", "check", "--dir", str(SCHEMAS)],
+        [sys.executable, "-m", "sagaway", "schemas", "check"],
         capture_output=True,
         text=True,
         cwd=ROOT,

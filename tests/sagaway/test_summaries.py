@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from compensations.saga import StepState
 from sagaway.events import EventMeta
-from sagaway.summaries import MAX_SUMMARY, money, run_details, run_summary, step_table
+from sagaway.saga import StepState
+from sagaway.temporal.summaries import MAX_SUMMARY, money, run_details, run_summary, step_table
 from workflows.restock import InventoryRestocked
 
 EVENT = EventMeta(

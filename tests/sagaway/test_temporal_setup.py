@@ -12,9 +12,9 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 
 from sagaway import search_attributes
-from sagaway.codec import parse_keys
-from sagaway.embedded import free_port, temporal_dev_server_command
-from sagaway.temporal import connect
+from sagaway.dev.embedded import free_port, temporal_dev_server_command
+from sagaway.keyring import parse_keys
+from sagaway.temporal.client import connect
 
 NAMES = [key.name for key in search_attributes.ALL]
 

@@ -9,7 +9,7 @@ from temporalio import workflow
 from sagaway import triggers
 from sagaway.events import EventMeta
 from sagaway.triggers import Registry, UnknownEventType
-from workflows import ALL
+from workflows.app import app
 from workflows.order_fulfillment import OrderCancelled, OrderFulfillment, OrderPlaced
 
 
@@ -18,7 +18,7 @@ class Thing(BaseModel):
 
 
 def test_registry_routes_reference_events_to_their_workflows() -> None:
-    registry = Registry(ALL)
+    registry = app.registry
     placed = registry["order.placed"]
     assert (placed.action, placed.workflow, placed.data_model) == (
         "start",
@@ -36,7 +36,7 @@ def test_registry_routes_reference_events_to_their_workflows() -> None:
 
 
 def test_workflow_id_and_business_key_render_from_data_and_event() -> None:
-    trigger = Registry(ALL)["inventory.restocked"]
+    trigger = app.registry["inventory.restocked"]
     data = trigger.data_model.model_validate({"sku": "mug", "quantity": 3})
     meta = EventMeta(id="e-9", source="/wh", type="inventory.restocked", correlation_id="c")
     assert trigger.render_workflow_id(data, meta) == "restock-mug-e-9"
@@ -80,4 +80,4 @@ def test_trigger_above_a_plain_class_is_refused() -> None:
 def test_an_event_type_routed_twice_is_refused() -> None:
     other = triggers.starts("order.placed", workflow_id="other-{thing_id}")(MakeOtherThing)
     with pytest.raises(ValueError, match="routed twice"):
-        Registry([*ALL, other])
+        Registry([*app.all_workflows, other])

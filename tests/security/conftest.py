@@ -18,8 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from sagaway.codec import CodecKey, new_key
-from sagaway.keys_cli import create_key
+from gateway.key_admin import create_key
+from sagaway.keyring import CodecKey, new_key
 from tests.stack import Stack
 
 TENANTS = ("acme", "globex")

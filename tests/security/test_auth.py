@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from sagaway.apikeys import KeyStore
-from sagaway.keys_cli import create_key, with_store
+from gateway.key_admin import create_key, with_store
+from sagaway.security.apikeys import KeyStore
 from tests.security.conftest import SecureStack, bearer
 from tests.stack import order_event
 

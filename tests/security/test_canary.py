@@ -15,8 +15,8 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
-from sagaway.codec import EncryptionCodec
-from sagaway.tokens import is_token
+from sagaway.security.tokens import is_token
+from sagaway.temporal.codec import EncryptionCodec
 from tests.security.conftest import SecureStack, bearer
 from tests.stack import order_event
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from sagaway.apikeys import ALL_SCOPES
-from sagaway.keys_cli import create_key
+from gateway.key_admin import create_key
+from sagaway.security.apikeys import ALL_SCOPES
 from tests.security.conftest import TENANTS, SecureStack
 
 #: Answers the API defines beyond schemathesis' defaults: 413 (batch over the limit) and 431

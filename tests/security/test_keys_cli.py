@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sagaway.apikeys import KeyStore
+from gateway.key_admin import with_store
 from sagaway.cli import app
-from sagaway.dev_api_key import KEY_FILE, dev_api_key
-from sagaway.keys_cli import with_store
+from sagaway.dev.keys import KEY_FILE, dev_api_key
+from sagaway.security.apikeys import KeyStore
 
 
 @pytest.fixture

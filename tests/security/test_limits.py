@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from sagaway.keys_cli import create_key
+from gateway.key_admin import create_key
 from tests.security.conftest import SecureStack, bearer
 from tests.stack import order_event
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from sagaway.keys_cli import create_key
+from gateway.key_admin import create_key
 from tests.security.conftest import TENANTS, SecureStack, bearer
 from tests.stack import order_event
 

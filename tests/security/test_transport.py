@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sagaway.embedded import free_port
-from sagaway.temporal import connect
+from sagaway.dev.embedded import free_port
+from sagaway.temporal.client import connect
 from tests.security.certs import Certs, make_certs
 from tests.stack import Stack
 
@@ -175,7 +175,7 @@ async def test_temporal_connection_without_a_client_certificate_is_refused(
 async def test_a_temporal_profile_file_supplies_tls_and_the_api_key(
     certs: Certs, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from sagaway.temporal_env import connection_options
+    from sagaway.temporal.env import connection_options
 
     profile = tmp_path / "temporal.toml"
     profile.write_text(

@@ -14,14 +14,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 from temporalio.client import Client
 
-from sagaway.codec import CodecKey, new_key
-from sagaway.embedded import free_port, start_temporal_dev_server
+from sagaway.dev.embedded import free_port, start_temporal_dev_server
+from sagaway.keyring import CodecKey, new_key
 from sagaway.settings import Settings
-from sagaway.temporal import connect, data_converter
+from sagaway.temporal.client import connect
+from sagaway.temporal.plugin import SagawayPlugin
 from tests.helpers import new_database
 from tests.stack import Stack
+from tests.ui.browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT_MS
 
 
 @dataclass
@@ -98,9 +101,8 @@ async def encrypted_gateway(encrypted_stack: EncryptedStack) -> AsyncIterator[ht
 @pytest.fixture(scope="session")
 async def raw_client(encrypted_stack: EncryptedStack) -> Client:
     """A client WITHOUT the codec: it sees what Temporal stores."""
-    return await connect(
-        encrypted_stack.temporal_address, wait_seconds=30, converter=data_converter(None)
-    )
+    plain = SagawayPlugin(Settings(codec_keys=""))
+    return await connect(encrypted_stack.temporal_address, wait_seconds=30, plugins=[plain])
 
 
 @pytest.fixture(scope="session")
@@ -108,5 +110,26 @@ async def decoding_client(encrypted_stack: EncryptedStack) -> Client:
     """A client with the stack's key: it reads runs as the workflows wrote them."""
     settings = Settings(codec_keys=encrypted_stack.key.spec())
     return await connect(
-        encrypted_stack.temporal_address, wait_seconds=30, converter=data_converter(settings)
+        encrypted_stack.temporal_address, wait_seconds=30, plugins=[SagawayPlugin(settings)]
     )
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium from Debian."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh page, wide enough for the history table."""
+    context = await browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    page = await context.new_page()
+    yield page
+    await context.close()

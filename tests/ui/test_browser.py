@@ -9,69 +9,20 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, expect
 
 from tests.helpers import post, restock, wait_for_saga
 from tests.stack import order_event
+from tests.ui.browser import BROWSER_MARKS, UI_TIMEOUT_MS
+from tests.ui.browser import shot as _shot
 from tests.ui.conftest import EncryptedStack
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-#: The UI is a single-page app over a busy 2-core machine: be patient with it.
-UI_TIMEOUT_MS = 60_000
-
-expect.set_options(timeout=UI_TIMEOUT_MS)
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.timeout(300),  # a real browser on a shared 2-core machine
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's Chromium is missing: apt-get install -y chromium"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    """Headless Chromium from Debian."""
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        await browser.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    """A fresh page, wide enough for the history table."""
-    context = await browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(UI_TIMEOUT_MS)
-    page = await context.new_page()
-    yield page
-    await context.close()
-
-
-async def _shot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+pytestmark = BROWSER_MARKS
 
 
 async def _find_in_list(page: Page, stack: EncryptedStack, query: str, workflow_id: str) -> None:
@@ -178,3 +129,31 @@ async def test_a_compensated_order_shows_saga_status_compensated(
     await _expect_in_a_frame(page, "Saga: compensated")
     await _expect_in_a_frame(page, "PaymentDeclined")
     await _shot(page, "08-compensated-step-table")
+
+
+#: The columns docs/operating.md tells an operator to add, in its words (two clicks and three).
+COLUMNS = ("SagaStatus", "CorrelationId", "BusinessKey")
+
+
+async def test_the_documented_clicks_add_the_saga_columns_to_the_workflow_list(
+    encrypted_stack: EncryptedStack, encrypted_gateway: httpx.AsyncClient, page: Page
+) -> None:
+    sku = f"sku-{uuid.uuid4().hex[:8]}"
+    await restock(encrypted_gateway, sku, 10)
+    cid = f"ui-{uuid.uuid4().hex[:10]}"
+    accepted, run = await _placed_order(encrypted_gateway, cid, sku=sku)
+    workflow_id = accepted["workflow_id"]
+    await _find_in_list(page, encrypted_stack, f"CorrelationId = '{cid}'", workflow_id)
+    await page.get_by_role("button", name="Configure Columns").click()
+    for column in COLUMNS:
+        await page.get_by_role("button", name=f"Add {column} column").click()
+    await page.get_by_role("button", name="Close Workflows Table configuration").click()
+    await expect(page.get_by_text("Configure Workflows Table")).to_be_hidden()
+    await page.set_viewport_size({"width": 2000, "height": 700})  # the new columns at the right
+    header = page.locator("thead")
+    for column in COLUMNS:
+        await expect(header.get_by_text(column, exact=True)).to_be_visible()
+    row = page.locator("tr", has=page.get_by_role("link", name=workflow_id)).first
+    await expect(row.get_by_text(cid)).to_be_visible()
+    await expect(row.get_by_text(run["saga"]["status"], exact=True)).to_be_visible()
+    await _shot(page, "09-saga-columns-in-the-list")

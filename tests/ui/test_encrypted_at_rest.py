@@ -18,7 +18,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from sagaway.codec import ENCODING, KEY_ID_METADATA
+from sagaway.temporal.codec import ENCODING, KEY_ID_METADATA
 from tests.helpers import post, wait_for_saga
 from tests.stack import order_event
 from tests.ui.conftest import EncryptedStack

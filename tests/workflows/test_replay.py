@@ -1,8 +1,10 @@
 """Recorded histories replay through the current workflow code without nondeterminism.
 
 `tests/histories/` holds runs recorded by `sagaway histories record` (happy path, each
-compensation path, cancel, an undo resolved by hand, onboarding); `before_fraud_check/` holds
-runs recorded before `OrderFulfillment` gained its patched fraud check, which old runs skip.
+compensation path, cancel, an undo resolved by hand, onboarding; the scenarios are
+`tests/histories/scenarios.py`); `before_fraud_check/` holds runs recorded before
+`OrderFulfillment` gained its patched fraud check, which old runs skip. The replayer is
+configured by the worker's own plugin.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from activities.payments import ChargePaymentInput, charge_payment
-from sagaway.histories import history_files, replay
-from sagaway.temporal import data_converter
+from activities.payments import ChargePaymentInput, PaymentSteps
+from sagaway.settings import Settings
+from sagaway.temporal.plugin import SagawayPlugin
+from sagaway.temporal.replay import history_files, replay
+from workflows.app import app
 from workflows.order_fulfillment import OrderPlaced
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -36,7 +40,7 @@ def _workflow_types(folder: Path) -> set[str]:
 async def test_every_recorded_history_replays_without_nondeterminism() -> None:
     files = history_files(HISTORIES)
     assert len(files) >= 20
-    failures = await replay(HISTORIES)
+    failures = await replay(app, HISTORIES)
     assert {str(path): error[:300] for path, error in failures.items()} == {}
 
 
@@ -57,8 +61,8 @@ class ChargesBeforeReserving:
     @workflow.run
     async def run(self, order: OrderPlaced) -> None:
         """Charge first."""
-        await workflow.execute_activity(
-            charge_payment,
+        await workflow.execute_activity_method(
+            PaymentSteps.charge_payment,
             ChargePaymentInput(order_id=order.order_id, amount_cents=1, payment_token="t"),
             start_to_close_timeout=timedelta(seconds=5),
         )
@@ -66,7 +70,9 @@ class ChargesBeforeReserving:
 
 async def test_the_replay_catches_an_incompatible_edit() -> None:
     history = HISTORIES / "order_completed.json"
-    replayer = Replayer(workflows=[ChargesBeforeReserving], data_converter=data_converter(None))
+    replayer = Replayer(
+        workflows=[ChargesBeforeReserving], plugins=[SagawayPlugin(Settings(codec_keys=""))]
+    )
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(
             WorkflowHistory.from_json("order-completed", history.read_text())

@@ -1,23 +1,12 @@
-"""Parcel delivery with Sagaway triggers (`workflows/parcel_delivery.py`)."""
+"""Parcel delivery on Sagaway (`myapp/parcel_delivery.py`), and the app's manifest."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 from temporalio import workflow
 
-with workflow.unsafe.imports_passed_through():
-    from activities.parcel_delivery import (
-        ParcelRef,
-        book_slot,
-        cancel_slot,
-        charge_fee,
-        refund_fee,
-        release_courier,
-        reserve_courier,
-    )
-
-    from compensations import SagaState, SagaWorkflow
-    from sagaway import triggers
+import sagaway
+from myapp.parcel_steps import ParcelRef, ParcelSteps
 
 
 class ParcelBooked(BaseModel):
@@ -31,12 +20,12 @@ class DeliveryResult(BaseModel):
     """How the delivery ended."""
 
     parcel_id: str
-    saga: SagaState
+    saga: sagaway.SagaState
 
 
-@triggers.starts("parcel.booked", workflow_id="parcel-{parcel_id}", business_key="{parcel_id}")
+@sagaway.starts("parcel.booked", workflow_id="parcel-{parcel_id}", business_key="{parcel_id}")
 @workflow.defn
-class ParcelDelivery(SagaWorkflow):
+class ParcelDelivery(sagaway.SagaWorkflow):
     """Reserve a courier, charge the fee, book the slot; undo newest first on failure."""
 
     @workflow.run
@@ -44,10 +33,15 @@ class ParcelDelivery(SagaWorkflow):
         """Deliver, or undo what was done."""
         ref = ParcelRef(parcel_id=parcel.parcel_id, fee_cents=parcel.fee_cents)
         async with self.saga:
-            self.saga.add_compensation("release courier", release_courier, ref)
-            await self.saga.run("reserve courier", reserve_courier, ref)
-            self.saga.add_compensation("refund fee", refund_fee, ref)
-            await self.saga.run("charge fee", charge_fee, ref)
-            self.saga.add_compensation("cancel slot", cancel_slot, ref)
-            await self.saga.run("book slot", book_slot, ref)
+            self.saga.add_compensation("release courier", ParcelSteps.release_courier, ref)
+            await self.saga.run("reserve courier", ParcelSteps.reserve_courier, ref)
+            self.saga.add_compensation("refund fee", ParcelSteps.refund_fee, ref)
+            await self.saga.run("charge fee", ParcelSteps.charge_fee, ref)
+            self.saga.add_compensation("cancel slot", ParcelSteps.cancel_slot, ref)
+            await self.saga.run("book slot", ParcelSteps.book_slot, ref)
         return DeliveryResult(parcel_id=parcel.parcel_id, saga=self.saga.state)
+
+
+# The manifest (`myapp/app.py`): the gateway and the worker run `--app myapp.app:app`.
+delivery = sagaway.ServiceClient("http://delivery.internal")
+app = sagaway.App(workflows=[ParcelDelivery], activities=[ParcelSteps(delivery)])

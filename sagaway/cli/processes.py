@@ -1,0 +1,100 @@
+"""Entry points of the three production processes: gateway, worker, demo services.
+
+The gateway and the worker receive the app they serve; the CLI loads it from `--app` or
+`SAGAWAY_APP`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import ssl
+import sys
+from typing import Any
+
+import uvicorn
+
+from sagaway.app import App
+from sagaway.settings import Settings
+
+
+def serve_gateway(settings: Settings, app: App) -> None:
+    """Run `app`'s gateway HTTP server until SIGINT/SIGTERM."""
+    from gateway.app import create_app
+
+    uvicorn.run(
+        create_app(settings, app),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        **gateway_transport(settings),
+    )
+
+
+def gateway_transport(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS and slow-client settings for the gateway."""
+    options: dict[str, Any] = {
+        "timeout_keep_alive": settings.keep_alive_timeout_seconds,
+        # h11 refuses a request whose head (request line + headers) is larger than this.
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "http": "h11",
+    }
+    if settings.ssl_certfile:
+        options |= {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile}
+        if settings.ssl_ca_certs:  # client certificates: mutual TLS
+            options |= {"ssl_ca_certs": settings.ssl_ca_certs, "ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return options
+
+
+def serve_services(settings: Settings) -> None:
+    """Run the demo services until SIGINT/SIGTERM."""
+    from services.app import create_app
+
+    if not settings.database_url:
+        raise SystemExit("SAGAWAY_DATABASE_URL is not set (sagaway dev sets it for you)")
+    uvicorn.run(
+        create_app(settings.database_url),
+        host=settings.host,
+        port=settings.services_port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def serve_worker(settings: Settings, app: App) -> None:
+    """Run `app`'s worker until SIGINT/SIGTERM, letting running activities finish."""
+    from sagaway.runtime.worker import run_worker
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(app, settings, stop=stop)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    _exit_without_finalizing()
+
+
+def _exit_without_finalizing() -> None:
+    """Exit 0 at once, after a clean worker shutdown, skipping the interpreter's teardown.
+
+    Threads of the Temporal SDK's Rust runtime may still call into Python while the interpreter
+    finalizes; CPython then aborts (SIGABRT, temporalio/sdk-python#300). A drain that had to
+    cancel an activity ended that way. What teardown would flush is flushed here first.
+    """
+    from opentelemetry import trace
+
+    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
+    if callable(shutdown):
+        shutdown()  # export the last spans
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

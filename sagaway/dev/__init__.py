@@ -1,0 +1,1 @@
+"""Development tools: the local stack, the embedded servers, the scaffold, history recording."""

@@ -1,0 +1,74 @@
+"""The dev stack's secrets, made once and kept under the data dir (owner-only files).
+
+- `dev-api-key`: an API key with every scope, for `curl` and the `sagaway` commands;
+- `codec-keys`: the payload encryption key, so a second `make dev` reads what the first wrote;
+- `database-url`: where the embedded Postgres listens, so `sagaway keys` finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import asyncpg
+
+from gateway.key_admin import create_all_scope_key, with_store
+from sagaway.keyring import new_key, parse_keys
+from sagaway.security.apikeys import KeyStore
+from sagaway.tenancy import DEFAULT_TENANT
+
+KEY_FILE = "dev-api-key"
+CODEC_KEY_FILE = "codec-keys"
+DATABASE_URL_FILE = "database-url"
+
+
+def dev_api_key(data_dir: Path, database_url: str) -> str:
+    """The dev key of `data_dir`'s stack: the one kept there if still valid, else a new one."""
+    path = data_dir / KEY_FILE
+    if path.exists():
+        token = path.read_text().strip()
+        if asyncio.run(_valid(database_url, token)):
+            return token
+    made = asyncio.run(create_all_scope_key(database_url, "dev (every scope)", DEFAULT_TENANT))
+    write_private(path, made.token)
+    return made.token
+
+
+def dev_codec_keys(data_dir: Path) -> str:
+    """The `SAGAWAY_CODEC_KEYS` value of the dev stack under `data_dir`, creating it once.
+
+    Kept so a second `make dev` still reads the runs the first one encrypted.
+    """
+    path = data_dir / CODEC_KEY_FILE
+    if path.exists():
+        spec = path.read_text().strip()
+        parse_keys(spec)  # a damaged file fails here, not at the first payload
+        return spec
+    spec = new_key("dev-1").spec()
+    write_private(path, spec)
+    return spec
+
+
+def remember_database_url(data_dir: Path, database_url: str) -> None:
+    """Keep the embedded server's URL for the commands run beside the stack."""
+    write_private(data_dir / DATABASE_URL_FILE, database_url)
+
+
+def write_private(path: Path, value: str) -> None:
+    """Write `value` to a file only its owner can read, from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(value + "\n")
+
+
+async def _valid(database_url: str, token: str) -> bool:
+    async def check(store: KeyStore) -> bool:
+        return await store.verify(token) is not None
+
+    try:
+        return await with_store(database_url, check)
+    except (asyncpg.PostgresError, OSError):
+        return False

@@ -1,0 +1,1 @@
+"""Observability: traces, structured logs with the event's ids, saga metrics, correlation ids."""

@@ -1,0 +1,1 @@
+"""Event data schemas: versions and upcasters, sensitive-field marks, the compatibility gate."""

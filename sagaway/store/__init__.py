@@ -1,0 +1,1 @@
+"""The kernel's own Postgres tables that more than one process writes (dead letters)."""
