@@ -73,8 +73,11 @@ def write_team_app(project: Path) -> None:
     (project / "myapp" / "steps.py").write_text(steps)
 
 
-def _env(ports: dict[str, int] | None = None) -> dict[str, str]:
+def _env(project: Path, ports: dict[str, int] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGAWAY_", "TEMPORAL_"))}
+    # The page's `pytest` gets a temp root of its own: a nested pytest resets the shared one to
+    # 0700, which locks the session's Postgres (run as another user under root) out of its data.
+    env["PYTEST_ADDOPTS"] = f"--basetemp={project.parent / 'nested-pytest'}"
     return env | {k: str(v) for k, v in (ports or {}).items()}
 
 
@@ -124,7 +127,7 @@ def dev_stack(project: Path, command: str) -> Iterator[dict[str, int]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "sagaway", *args],
             cwd=project,
-            env=_env(ports),
+            env=_env(project, ports),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -168,17 +171,17 @@ def test_every_command_of_the_authoring_page_works_as_written(project: Path) -> 
                 ran.append(first)
             elif "curl" in block:
                 assert ports is not None, "a curl block before any dev stack"
-                answer = run_script(block, project, _env(ports), ports["SAGAWAY_PORT"])
+                answer = run_script(block, project, _env(project, ports), ports["SAGAWAY_PORT"])
                 _check_answer(answer, ports, project)
                 ran.append("curl")
             elif "runs show" in block:
                 assert ports is not None, "`runs show` before any dev stack"
-                printed = run_lines(block, project, _env(ports))
+                printed = run_lines(block, project, _env(project, ports))
                 assert json.loads(printed[0])["workflow_id"] == "gift-card-r-1"
                 ran.append(first)
             else:
                 stacks.close()  # schemas and histories need no stack of the page's
-                run_lines(block, project, _env())
+                run_lines(block, project, _env(project))
                 ran.append(first)
     assert "make dev" in ran and ".venv/bin/sagaway dev --app myapp.app:app" in ran
     assert (project / "workflows" / "gift_card.py").exists()

@@ -140,6 +140,9 @@ def test_scaffold_in_a_flat_app_package_keeps_everything_in_it(tmp_path: Path) -
     assert "imports_passed_through" not in module
     # The generated test passes as generated, on Sagaway's pytest fixtures alone (no conftest).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGAWAY_", "TEMPORAL_"))}
+    # A temp root of its own: a nested pytest resets the shared one to 0700, which locks the
+    # session's Postgres (it runs as another user when the tests run as root) out of its data.
+    env["PYTEST_ADDOPTS"] = f"--basetemp={tmp_path / 'nested'}"
     tested = subprocess.run(
         [sys.executable, "-m", "pytest", "tests/test_refund.py", "-q", "-p", "no:cacheprovider"],
         cwd=tmp_path,
