@@ -22,6 +22,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sagaway.canary import Canary
@@ -29,7 +30,7 @@ from sagaway.triggers import Registry
 
 #: The app `sagaway dev|gateway|worker` run without `--app` or `SAGAWAY_APP`.
 REFERENCE_APP = "workflows.app:app"
-#: Activity names Sagaway registers itself (`dead_letter_input.RECORD_DEAD_LETTER`, spelled out:
+#: Activity names Sagaway registers itself (`run_dead_letter.RECORD_DEAD_LETTER`, spelled out:
 #: importing the Temporal package from here would make an import cycle through the settings).
 KERNEL_ACTIVITIES = frozenset({"record_dead_letter"})
 #: Workflows Sagaway adds to every app.
@@ -129,15 +130,15 @@ class App:
         )
 
 
-def load_app(spec: str) -> App:
-    """The `App` named `module:attribute`, imported as uvicorn imports `main:app`.
+def import_attribute(spec: str, option: str = "--app") -> tuple[ModuleType, Any]:
+    """The module and the value `module:attribute` names, imported as uvicorn imports `main:app`.
 
-    The module is looked up from the current directory first, then `PYTHONPATH`; a missing
-    module, attribute or a value that is not an `App` is an `AppError` that says so.
+    The module is looked up from the current directory first, then `PYTHONPATH`; a bad spec,
+    a missing module or a missing attribute is an `AppError` that names `option`.
     """
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
-        raise AppError(f"--app {spec!r}: expected MODULE:ATTRIBUTE, e.g. myapp.main:app")
+        raise AppError(f"{option} {spec!r}: expected MODULE:ATTRIBUTE, e.g. myapp.main:app")
     here = os.getcwd()
     if here not in sys.path:
         sys.path.insert(0, here)
@@ -146,15 +147,22 @@ def load_app(spec: str) -> App:
     except ModuleNotFoundError as err:
         if err.name and module_name.startswith(err.name):
             raise AppError(
-                f"--app {spec!r}: no module {module_name!r} in {here} or on PYTHONPATH"
+                f"{option} {spec!r}: no module {module_name!r} in {here} or on PYTHONPATH"
             ) from None
         raise
-    value = module
+    value: Any = module
     for part in attribute.split("."):
         try:
             value = getattr(value, part)
         except AttributeError:
-            raise AppError(f"--app {spec!r}: {module_name!r} has no attribute {part!r}") from None
+            missing = f"{module_name!r} has no attribute {part!r}"
+            raise AppError(f"{option} {spec!r}: {missing}") from None
+    return module, value
+
+
+def load_app(spec: str) -> App:
+    """The `App` named `module:attribute` (`import_attribute`); its schemas beside its module."""
+    module, value = import_attribute(spec)
     if not isinstance(value, App):
         raise AppError(f"--app {spec!r} is a {type(value).__name__}, not a sagaway.App")
     if value.schemas_dir is None and getattr(module, "__file__", None):

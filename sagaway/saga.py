@@ -33,7 +33,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from sagaway.observability.saga_metrics import record_saga_status, scheduling
 from sagaway.search_attributes import SAGA_STATUS
-from sagaway.temporal.dead_letter_input import RECORD_DEAD_LETTER, DeadLetterInput
+from sagaway.temporal.run_dead_letter import record_run_dead_letter
 from sagaway.temporal.summaries import step_table
 
 SagaStatus = Literal[
@@ -313,27 +313,13 @@ def _describe(err: BaseException) -> str:
 
 
 async def _record_dead_letter(state: SagaState) -> None:
-    """Leave a dead letter naming this run; the search attribute says the same if this fails."""
-    info = workflow.info()
-    event = workflow.memo_value("event", {}, type_hint=dict)
+    """Leave a dead letter naming this run and the undos that failed for good."""
     failed = [s.name for s in state.steps if s.kind == "undo" and s.status == "failed"]
-    try:
-        await workflow.execute_activity(
-            RECORD_DEAD_LETTER,
-            DeadLetterInput(
-                reason="compensation-failed",
-                detail=f"undo failed for good: {', '.join(failed)} ({state.failure or ''})",
-                workflow_id=info.workflow_id,
-                run_id=info.run_id,
-                undos_ran=any(s.kind == "undo" and s.status == "completed" for s in state.steps),
-                event=event,
-            ),
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
-            summary="record dead letter",
-        )
-    except ActivityError as err:
-        workflow.logger.error("could not record the dead letter: %s", _describe(err))
+    await record_run_dead_letter(
+        "compensation-failed",
+        f"undo failed for good: {', '.join(failed)} ({state.failure or ''})",
+        undos_ran=any(s.kind == "undo" and s.status == "completed" for s in state.steps),
+    )
 
 
 class SagaWorkflow:

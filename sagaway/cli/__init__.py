@@ -9,44 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
-from sagaway.app import App, AppError, load_app
 from sagaway.cli import authoring, keys, operator, processes
+from sagaway.cli.app_option import AppOption, chosen_app
 from sagaway.observability import logs
-from sagaway.settings import Settings, get_settings
+from sagaway.settings import get_settings
 
 app = typer.Typer(
     help="Sagaway: CloudEvents in, durable Temporal sagas out.",
     no_args_is_help=True,
     add_completion=False,
 )
-
-AppOption = Annotated[
-    str | None,
-    typer.Option(
-        "--app",
-        envvar="SAGAWAY_APP",
-        help="The app to serve, as MODULE:ATTRIBUTE (default: the reference app).",
-        show_default=False,
-    ),
-]
-
-
-def chosen_app(spec: str | None) -> tuple[App, Settings]:
-    """Load the app `spec` names (else the settings'), and the settings that name it."""
-    if spec:
-        # Children of this process (the dev stack's parts) serve the same app.
-        os.environ["SAGAWAY_APP"] = spec
-        get_settings.cache_clear()
-    settings = get_settings()
-    try:
-        return load_app(settings.app), settings
-    except AppError as err:
-        raise typer.BadParameter(str(err), param_hint="--app") from None
-
 
 @app.command()
 def dev(app_spec: AppOption = None) -> None:

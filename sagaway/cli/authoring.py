@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from sagaway.app import App, AppError, load_app
-from sagaway.settings import get_settings
+from sagaway.app import App
+from sagaway.cli.app_option import AppOption, chosen_app
 
 schemas_app = typer.Typer(
     help="Event data schemas: the committed contract and its compatibility gate.",
@@ -23,12 +23,6 @@ histories_app = typer.Typer(
 )
 new_app = typer.Typer(help="Scaffold new code.", no_args_is_help=True)
 
-AppOption = Annotated[
-    str | None,
-    typer.Option(
-        "--app", envvar="SAGAWAY_APP", help="The app, as MODULE:ATTRIBUTE.", show_default=False
-    ),
-]
 SchemasDir = Annotated[
     Path | None,
     typer.Option(
@@ -48,13 +42,6 @@ DEFAULT_HISTORIES = Path("tests/histories")
 DEFAULT_SCENARIOS = "tests.histories.scenarios:scenarios"
 
 
-def _app(spec: str | None) -> App:
-    try:
-        return load_app(spec or get_settings().app)
-    except AppError as err:
-        raise typer.BadParameter(str(err), param_hint="--app") from None
-
-
 def _schemas_dir(app: App, folder: Path | None) -> Path:
     found = folder or app.schemas_dir
     if found is None:
@@ -68,7 +55,7 @@ def schemas_check(app_spec: AppOption = None, folder: SchemasDir = None) -> None
     from sagaway.schemas.files import check
     from sagaway.schemas.versions import app_catalog
 
-    served = _app(app_spec)
+    served, _ = chosen_app(app_spec)
     report = check(app_catalog(served), _schemas_dir(served, folder))
     for line in report.lines():
         typer.echo(line)
@@ -87,7 +74,7 @@ def schemas_export(app_spec: AppOption = None, folder: SchemasDir = None) -> Non
     from sagaway.schemas.files import export
     from sagaway.schemas.versions import app_catalog
 
-    served = _app(app_spec)
+    served, _ = chosen_app(app_spec)
     changed = export(app_catalog(served), _schemas_dir(served, folder))
     for path in changed:
         typer.echo(f"wrote {path}")
@@ -103,9 +90,8 @@ def histories_record(
     """Run every scenario on a throwaway stack and save each run's history as JSON."""
     from sagaway.dev.histories import load_scenarios, record
 
-    spec = app_spec or get_settings().app
-    _app(spec)  # a broken app fails here, before a stack starts
-    written = asyncio.run(record(spec, load_scenarios(scenarios), folder))
+    _, settings = chosen_app(app_spec)  # a broken app fails here, before a stack starts
+    written = asyncio.run(record(settings.app, load_scenarios(scenarios), folder))
     typer.echo(f"{len(written)} histories recorded in {folder}")
 
 
@@ -114,7 +100,7 @@ def histories_replay(app_spec: AppOption = None, folder: HistoriesDir = DEFAULT_
     """Replay every history under the folder through the current workflow code."""
     from sagaway.temporal.replay import history_files, replay
 
-    failures = asyncio.run(replay(_app(app_spec), folder))
+    failures = asyncio.run(replay(chosen_app(app_spec)[0], folder))
     for path, error in failures.items():
         typer.echo(f"FAILED {path}: {error}")
     typer.echo(f"{len(history_files(folder))} histories replayed, {len(failures)} failed")
@@ -130,9 +116,9 @@ def new_workflow(
     """Scaffold a workflow, its step and undo, a passing test, its schema; register them."""
     from sagaway.dev.scaffold import ScaffoldError, scaffold_workflow
 
-    spec = app_spec or get_settings().app
+    _, settings = chosen_app(app_spec)
     try:
-        created = scaffold_workflow(name, spec)
+        created = scaffold_workflow(name, settings.app)
     except (ScaffoldError, FileExistsError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None

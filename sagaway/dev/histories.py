@@ -10,7 +10,6 @@ function of a unique tag returning `Scenario`s); `sagaway.temporal.replay` repla
 from __future__ import annotations
 
 import asyncio
-import importlib
 import importlib.util
 import json
 import os
@@ -27,6 +26,7 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from sagaway.app import AppError, import_attribute
 from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
 from sagaway.settings import Settings
 from sagaway.temporal.client import connect
@@ -52,14 +52,12 @@ class Scenario:
 
 
 def load_scenarios(spec: str) -> Callable[[str], list[Scenario]]:
-    """The scenario function named `module:attribute`, from the current directory first."""
-    module_name, _, attribute = spec.partition(":")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    found: Callable[[str], list[Scenario]] = getattr(
-        importlib.import_module(module_name), attribute
-    )
-    return found
+    """The scenario function named `module:attribute`, imported as an app is."""
+    _, found = import_attribute(spec, "--scenarios")
+    if not callable(found):
+        raise AppError(f"--scenarios {spec!r} is a {type(found).__name__}, not a function")
+    scenarios: Callable[[str], list[Scenario]] = found
+    return scenarios
 
 
 async def until_step(gateway: Gateway, workflow_id: str, step: str) -> None:

@@ -29,8 +29,6 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from pydantic import BaseModel, Field, create_model
-
 from sagaway.app import load_app
 from sagaway.schemas.files import examples_path, render, schema_path
 from sagaway.schemas.versions import SchemaVersion
@@ -133,7 +131,9 @@ def scaffold_workflow(name: str, app_spec: str) -> Scaffolded:
         raise ScaffoldError(f"cannot find the manifest module {module_name!r}")
     manifest = Path(found.origin)
     where = layout_for(module_name, manifest, names.module)
-    schemas_dir = app.schemas_dir or manifest.parent / "schemas"
+    schemas_dir = app.schemas_dir  # load_app sets it beside the manifest
+    if schemas_dir is None:
+        raise ScaffoldError(f"the app {app_spec!r} names no schemas_dir")
     words = {
         **vars(names),
         "title_lower": names.title.lower(),
@@ -160,13 +160,15 @@ def scaffold_workflow(name: str, app_spec: str) -> Scaffolded:
         target: Template((TEMPLATES / tmpl).read_text()).substitute(words)
         for tmpl, target in targets.items()
     }
-    texts[schema] = render(SchemaVersion(names.event_type, 1, requested_model(names)))
     texts[examples] = json.dumps([example_event(names)], indent=2) + "\n"
     for target, text in texts.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     manifest.write_text(registered)
     _tidy([*targets.values(), manifest])
+    # The committed schema is the one the new model renders, as `sagaway schemas export` would.
+    model = getattr(importlib.import_module(where.workflow_module), f"{names.cls}Requested")
+    schema.write_text(render(SchemaVersion(names.event_type, 1, model)))
     test = os.path.relpath(where.test_file, Path.cwd())
     steps = (
         f"Next: .venv/bin/pytest {test}\n"
@@ -174,7 +176,7 @@ def scaffold_workflow(name: str, app_spec: str) -> Scaffolded:
         f"service) and the fields of {names.cls}Requested;\n"
         f"`make dev` routes `{names.event_type}` events to {names.cls}."
     )
-    return Scaffolded(list(texts), [manifest], steps)
+    return Scaffolded([*texts, schema], [manifest], steps)
 
 
 def _tidy(files: list[Path]) -> None:
@@ -186,16 +188,6 @@ def _tidy(files: list[Path]) -> None:
     # Best effort: the files are valid as written; ruff only applies the project's style.
     subprocess.run([ruff, "check", "--fix", "--select", "I", "--quiet", *paths], check=False)
     subprocess.run([ruff, "format", "--quiet", *paths], check=False)
-
-
-def requested_model(names: Names) -> type[BaseModel]:
-    """The scaffolded event data model, as the workflow template declares it."""
-    model: type[BaseModel] = create_model(
-        f"{names.cls}Requested",
-        __doc__=f"Data of `{names.event_type}`: validated at the gateway, the workflow's input.",
-        request_id=(str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")),
-    )
-    return model
 
 
 def example_event(names: Names) -> dict[str, Any]:

@@ -8,13 +8,11 @@ pick up. Workflow authors write nothing for it.
 
 from __future__ import annotations
 
-import json
 import logging
 from contextvars import ContextVar
 from typing import Any
 
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -25,22 +23,13 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
+from sagaway.observability.headers import read_text_header, text_header
 from sagaway.search_attributes import CORRELATION_ID
 
 HEADER = "correlation-id"
 HTTP_HEADER = "X-Correlation-ID"
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
-
-
-def _to_payload(value: str) -> Payload:
-    # Headers skip the payload codec; a correlation id is an opaque id, never personal data.
-    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(value).encode())
-
-
-def _from_payload(payload: Payload) -> str | None:
-    value = json.loads(payload.data)
-    return value if isinstance(value, str) else None
 
 
 class CorrelationInterceptor(Interceptor):
@@ -59,8 +48,7 @@ class CorrelationInterceptor(Interceptor):
 
 class _ActivityInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        header = input.headers.get(HEADER)
-        token = correlation_id.set(_from_payload(header) if header else None)
+        token = correlation_id.set(read_text_header(input.headers, HEADER))
         try:
             return await self.next.execute_activity(input)
         finally:
@@ -76,7 +64,7 @@ class _WorkflowOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
         value = workflow.info().typed_search_attributes.get(CORRELATION_ID)
         if value:
-            input.headers = {**input.headers, HEADER: _to_payload(value)}
+            input.headers = {**input.headers, HEADER: text_header(value)}
         return self.next.start_activity(input)
 
 

@@ -9,7 +9,6 @@ lines with the event, the step and its kind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +26,7 @@ from temporalio.worker import (
 )
 
 from sagaway.observability import log_fields, tracing
+from sagaway.observability.headers import read_text_header, text_header
 from sagaway.observability.saga_metrics import StepKind, observe_step, scheduled_kind
 from sagaway.settings import Settings
 
@@ -65,15 +65,9 @@ class SagaTelemetryInterceptor(Interceptor):
         return _WorkflowInbound
 
 
-def _kind_payload(kind: StepKind) -> Payload:
-    # Headers skip the payload codec; the kind is no secret.
-    return Payload(metadata={"encoding": b"json/plain"}, data=json.dumps(kind).encode())
-
-
 def header_kind(headers: Mapping[str, Payload]) -> StepKind:
     """The kind an activity was scheduled as, from its header (`step` without one)."""
-    payload = headers.get(KIND_HEADER)
-    return "undo" if payload is not None and json.loads(payload.data) == "undo" else "step"
+    return "undo" if read_text_header(headers, KIND_HEADER) == "undo" else "step"
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
@@ -101,7 +95,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
 class _WorkflowOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
         kind = scheduled_kind()
-        input.headers = {**input.headers, KIND_HEADER: _kind_payload(kind)}
+        input.headers = {**input.headers, KIND_HEADER: text_header(kind)}
         handle = self.next.start_activity(input)
         started = workflow.now()
         meter = workflow.metric_meter()

@@ -15,7 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from sagaway.store import dead_letters
-from sagaway.temporal.dead_letter_input import RECORD_DEAD_LETTER, DeadLetterInput
+from sagaway.temporal.run_dead_letter import RECORD_DEAD_LETTER, DeadLetterInput
 
 
 class DeadLetterActivities:

@@ -6,12 +6,10 @@ reached a run gives operators one list (`GET /dead-letters?reason=workflow-faile
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, FailureError
+from temporalio.exceptions import FailureError
 from temporalio.worker import (
     ExecuteWorkflowInput,
     Interceptor,
@@ -19,7 +17,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from sagaway.temporal.dead_letter_input import RECORD_DEAD_LETTER, DeadLetterInput
+from sagaway.temporal.run_dead_letter import record_run_dead_letter
 
 
 class FailedRunInterceptor(Interceptor):
@@ -43,23 +41,10 @@ class _FailedRunInbound(WorkflowInboundInterceptor):
 
 
 async def _record(err: Exception) -> None:
-    info = workflow.info()
     saga = getattr(workflow.instance(), "saga", None)
     steps = getattr(getattr(saga, "state", None), "steps", [])
-    try:
-        await workflow.execute_activity(
-            RECORD_DEAD_LETTER,
-            DeadLetterInput(
-                reason="workflow-failed",
-                detail=f"{info.workflow_type} failed: {err}",
-                workflow_id=info.workflow_id,
-                run_id=info.run_id,
-                undos_ran=any(s.kind == "undo" and s.status == "completed" for s in steps),
-                event=workflow.memo_value("event", {}, type_hint=dict),
-            ),
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),
-            summary="record dead letter",
-        )
-    except ActivityError as record_err:
-        workflow.logger.error("could not record the failed run: %s", record_err)
+    await record_run_dead_letter(
+        "workflow-failed",
+        f"{workflow.info().workflow_type} failed: {err}",
+        undos_ran=any(s.kind == "undo" and s.status == "completed" for s in steps),
+    )

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from sagaway.dev.embedded import free_port
 from tests.helpers import new_database, post, wait_for_saga
@@ -279,10 +280,10 @@ async def test_the_teams_undos_are_labelled_undos_in_metrics_and_spans(
     async with httpx.AsyncClient(timeout=10) as http:
         metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     kinds = {
-        step: kind
-        for line in metrics.splitlines()
-        if line.startswith("sagaway_saga_step_duration_count")
-        for step, kind in [_labels(line, "step", "kind")]
+        sample.labels["step"]: sample.labels["kind"]
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "sagaway_saga_step_duration_count"
     }
     assert {step: kinds.get(step) for step in ("release_room", "refund_card")} == {
         "release_room": "undo",
@@ -300,9 +301,3 @@ async def test_the_teams_undos_are_labelled_undos_in_metrics_and_spans(
     }
     assert labelled["release_room"] == labelled["refund_card"] == "undo"
     assert labelled["charge_card"] == "step"
-
-
-def _labels(line: str, *names: str) -> tuple[str, ...]:
-    inside = line.split("{", 1)[1].split("}", 1)[0]
-    pairs = dict(part.split("=", 1) for part in inside.split(","))
-    return tuple(pairs.get(name, "").strip('"') for name in names)
