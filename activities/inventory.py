@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from pydantic import BaseModel, Field
 from temporalio import activity
 
@@ -59,6 +61,9 @@ class InventorySteps(ServiceSteps):
     async def add_stock(self, input: AddStockInput) -> StockLevel:
         """Add arrived stock to a SKU."""
         body = await self.services.call(
-            "POST", f"/inventory/{input.sku}/restock", {"quantity": input.quantity}
+            # A SKU is any string: one path segment, percent-encoded.
+            "POST",
+            f"/inventory/{quote(input.sku, safe='')}/restock",
+            {"quantity": input.quantity},
         )
         return StockLevel.model_validate(body)

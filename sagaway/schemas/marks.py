@@ -6,15 +6,21 @@
 `Sensitive` marks personal or secret data: the field's JSON Schema gets `"x-sensitive": true`,
 and `sensitive_paths(Model)` lists the marked fields (`shipping_address.line1`), so tooling
 (tokenizing, redaction) reads one source of truth.
+
+A marked field also takes a vault token (`vt_...`) in place of its value: the gateway checks
+the value itself against the field's constraints, then swaps it for a token, and from there on
+(the inbox, the dispatcher, the worker) the token must pass where an email pattern would not.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, GetJsonSchemaHandler
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, core_schema
+
+from sagaway.security.tokens import is_token
 
 #: The JSON Schema keyword a sensitive field carries.
 SENSITIVE_KEYWORD = "x-sensitive"
@@ -23,16 +29,28 @@ SENSITIVE_KEYWORD = "x-sensitive"
 class _SensitiveMark:
     """An `Annotated` marker: the field holds personal or secret data."""
 
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        """The field's own validation, skipped for a vault token (its value was checked)."""
+        return core_schema.no_info_wrap_validator_function(
+            _token_or_value, handler(source), ref=None
+        )
+
     def __get_pydantic_json_schema__(
-        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         """The field's own JSON Schema with `x-sensitive: true` added."""
-        schema = handler(core_schema)
-        schema[SENSITIVE_KEYWORD] = True
-        return schema
+        json_schema = handler(schema)
+        json_schema[SENSITIVE_KEYWORD] = True
+        return json_schema
 
     def __repr__(self) -> str:
         return "Sensitive"
+
+
+def _token_or_value(value: Any, validate: core_schema.ValidatorFunctionWrapHandler) -> Any:
+    return value if is_token(value) else validate(value)
 
 
 #: Use as `Annotated[str, Sensitive]`.

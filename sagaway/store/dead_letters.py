@@ -83,7 +83,9 @@ class DeadLetterFilter(BaseModel):
     since: Timestamp | None = None
     until: Timestamp | None = None
     replayed: bool | None = None
-    before: int | None = Field(None, description="Only ids below this: the next page's cursor")
+    before: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="Only ids below this: the next page's cursor"
+    )
     limit: int = Field(50, ge=1, le=500)
 
 
