@@ -26,9 +26,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway import metrics, spans
+from gateway.ce_types import parse_timestamp
 from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
 from sagaway import search_attributes as sa
 from sagaway.events import EventMeta
+from sagaway.ids import bounded
 from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
 from sagaway.schemas.versions import Catalog, UnknownSchema
@@ -138,15 +140,15 @@ class Dispatcher:
         if trigger.action == "start":
             pairs = [
                 SearchAttributePair(sa.CORRELATION_ID, row.correlation_id),
-                SearchAttributePair(sa.EVENT_TYPE, row.type),
-                SearchAttributePair(sa.EVENT_SOURCE, row.source),
-                SearchAttributePair(sa.EVENT_ID, row.id),
+                SearchAttributePair(sa.EVENT_TYPE, bounded(row.type)),
+                SearchAttributePair(sa.EVENT_SOURCE, bounded(row.source)),
+                SearchAttributePair(sa.EVENT_ID, bounded(row.id)),
                 SearchAttributePair(sa.SAGA_STATUS, "running"),
                 SearchAttributePair(sa.TENANT, row.tenant),
             ]
             business_key = trigger.render_business_key(data, meta)
             if business_key:
-                pairs.append(SearchAttributePair(sa.BUSINESS_KEY, business_key))
+                pairs.append(SearchAttributePair(sa.BUSINESS_KEY, bounded(business_key)))
             try:
                 handle = await self.client.start_workflow(
                     trigger.target,
@@ -209,7 +211,8 @@ def event_meta(row: InboxRow) -> EventMeta:
         id=row.id,
         source=row.source,
         type=row.type,
-        time=row.event.get("time"),
+        # As the gateway read it (a leap second is the last microsecond before it).
+        time=parse_timestamp(row.event["time"]) if row.event.get("time") else None,
         subject=row.event.get("subject"),
         correlation_id=row.correlation_id,
         tenant=row.tenant,

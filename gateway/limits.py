@@ -6,19 +6,26 @@ uvicorn's timeouts (see `sagaway.cli.processes.serve_gateway`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import cloudevents
-from gateway.problems import Problem
+from gateway.problems import FieldError, Problem
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A `\\uD800`-`\\uDFFF` escape in raw JSON: maybe half of a pair, maybe alone.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class HeaderLimits:
     """ASGI middleware: 431 problem for a request with too many or too large headers.
 
     It also refuses a NUL character in the path or query (400): no Sagaway value may hold
-    one, and Postgres text cannot store it.
+    one, and Postgres text cannot store it; and a request framed both by `Transfer-Encoding`
+    and `Content-Length` (400, then the connection is closed, as RFC 9112 §6.1 requires: the
+    two may disagree on where the request ends, which is how requests are smuggled).
     """
 
     def __init__(self, app: ASGIApp, max_count: int, max_bytes: int) -> None:
@@ -40,6 +47,15 @@ class HeaderLimits:
                 )
                 await problem.response(scope["path"])(scope, receive, send)
                 return
+            names = {name for name, _ in headers}
+            if b"transfer-encoding" in names and b"content-length" in names:
+                problem = Problem(
+                    "invalid-request",
+                    "A request may carry Transfer-Encoding or Content-Length, not both.",
+                    headers={"Connection": "close"},
+                )
+                await problem.response(scope["path"])(scope, receive, send)
+                return
             if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
                 problem = Problem("invalid-request", "NUL characters are not accepted.")
                 await problem.response(None)(scope, receive, send)
@@ -48,31 +64,46 @@ class HeaderLimits:
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:
-    """Parse a JSON body, refusing one nested deeper than `max_depth` or holding NUL (400)."""
+    """Parse a JSON body, refusing one nested deeper than `max_depth` or one no store can keep.
+
+    NUL characters (Postgres text cannot hold them) and unpaired surrogates (`"\\udead"`, which
+    no UTF-8 encoder writes) are refused with 400 wherever they are.
+    """
     try:
         value = cloudevents.parse_json(body)
     except RecursionError:  # deeper than the parser itself goes
         raise _too_deep(max_depth) from None
     if json_depth(value, max_depth) > max_depth:
         raise _too_deep(max_depth)
-    if b"\\u0000" in body or b"\x00" in body:  # cheap pre-check; the walk confirms
-        refuse_nul(value)
+    # Cheap pre-checks on the raw body; the walk confirms.
+    if b"\\u0000" in body or b"\x00" in body or _SURROGATE_ESCAPE.search(body):
+        refuse_unstorable(value)
     return value
 
 
-def refuse_nul(value: Any) -> None:
-    """400 problem when a string (or key) anywhere in `value` holds a NUL character."""
-    stack = [value]
+def refuse_unstorable(value: Any) -> None:
+    """400 problem naming the first string (or key) in `value` with NUL or a lone surrogate."""
+    stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
-        item = stack.pop()
+        item, path = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                raise Problem("invalid-json", "Strings may not hold NUL (\\u0000) characters.")
+                raise _unstorable(path, "Strings may not hold NUL (\\u0000) characters.")
+            if _SURROGATE.search(item):
+                raise _unstorable(
+                    path, "Strings may not hold an unpaired surrogate: it is no Unicode character."
+                )
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                stack.extend(((key, child_path), (child, child_path)))
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(item))
+
+
+def _unstorable(path: str, detail: str) -> Problem:
+    field = path or "$"
+    return Problem("invalid-json", detail, errors=[FieldError(field=field, message=detail)])
 
 
 def json_depth(value: Any, stop_after: int) -> int:
@@ -96,9 +127,7 @@ def json_depth(value: Any, stop_after: int) -> int:
 
 
 def check_batch(obj: Any, max_events: int) -> None:
-    """400 problem for an empty batch, 413 when it holds more than `max_events` events."""
-    if isinstance(obj, list) and not obj:
-        raise Problem("invalid-envelope", "A batch holds at least one event.")
+    """413 problem when a batch holds more than `max_events` events (an empty one is valid)."""
     if isinstance(obj, list) and len(obj) > max_events:
         raise Problem(
             "batch-too-large",

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from gateway import cloudevents
+from gateway import ce_types, cloudevents
 from sagaway.triggers import Registry
 
 _VALIDATION_REF = "#/components/schemas/HTTPValidationError"
@@ -110,21 +110,35 @@ def describe_events(schema: dict[str, Any], registry: Registry, max_batch_events
 
 
 def _end_anchors(schema: Any) -> Any:
-    """The schema with each pattern's final `$` meaning the end of the string everywhere.
+    """The schema as the gateway reads it: patterns end at the end, and strings hold no NUL.
 
     Models validate patterns with Rust's regex, where `$` is the end of the string; Python-based
     generators read `$` as "end, or before a final newline". `(?!\n)$` means the same to both,
-    and to ECMA 262, so no client sees a value the gateway would refuse.
+    and to ECMA 262, so no client sees a value the gateway would refuse. A string (or an
+    object's key) without a pattern gets one that says what the gateway refuses anywhere in a
+    body: NUL (Postgres text cannot hold it). A model's object lists only its own fields.
     """
     if isinstance(schema, dict):
         out = {k: _end_anchors(v) for k, v in schema.items()}
         pattern = schema.get("pattern")
         if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
             out["pattern"] = pattern[:-1] + "(?!\n)$"
+        elif pattern is None and schema.get("type") == "string" and "format" not in schema:
+            out["pattern"] = _NO_NUL
+        if schema.get("type") == "object" and "propertyNames" not in schema:
+            out["propertyNames"] = {"pattern": _NO_NUL}  # keys are strings too
+        if "properties" in schema and "additionalProperties" not in schema:
+            # A model ignores fields it does not name; documented, they would be free JSON.
+            out["additionalProperties"] = False
         return out
     if isinstance(schema, list):
         return [_end_anchors(v) for v in schema]
     return schema
+
+
+_NO_NUL = "^[^\\u0000]*$"
+#: A CloudEvents String: no control characters or (BMP) noncharacters.
+_STRING = {"type": "string", "pattern": ce_types.STRING_PATTERN}
 
 
 def _envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -134,15 +148,21 @@ def _envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "required": ["specversion", "id", "source", "type", "data"],
         "properties": {
             "specversion": {"const": "1.0"},
-            "id": {"type": "string", "minLength": 1, "maxLength": 256},
-            "source": {"type": "string", "minLength": 1, "maxLength": 512},
+            "id": {**_STRING, "minLength": 1, "maxLength": 256},
+            "source": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 512,
+                "pattern": ce_types.URI_REFERENCE_PATTERN,
+            },
             "type": {"const": event_type},
-            "subject": {"type": "string", "minLength": 1},
+            "subject": {**_STRING, "minLength": 1},
             "datacontenttype": {"enum": ["application/json"]},
             "correlationid": {"type": "string", "pattern": r"^[\x21-\x7e]{1,128}$"},
             "data": copy.deepcopy(data),
         },
-        # Extensions: lower-case alphanumeric names with string, number or boolean values.
-        "patternProperties": {_EXTENSION: {"type": ["string", "number", "boolean"]}},
+        # Extensions: lower-case alphanumeric names; strings or booleans. 32-bit integers are
+        # accepted too, but JSON Schema's `integer` admits `1.0`, which the JSON format does not.
+        "patternProperties": {_EXTENSION: {"oneOf": [_STRING, {"type": "boolean"}]}},
         "additionalProperties": False,
     }

@@ -82,7 +82,8 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         415,
         "Unsupported media type",
         "Send application/cloudevents+json (structured), application/cloudevents-batch+json "
-        "(batch), or ce-* headers with a JSON body (binary).",
+        "(batch), or ce-* headers with the data as the body (binary); event data is JSON or "
+        "text, not opaque binary.",
     ),
     "no-route": (422, "No workflow for this event type", "No trigger listens to this type."),
     "unknown-schema": (

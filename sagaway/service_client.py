@@ -12,9 +12,10 @@
 A service's answer becomes an activity outcome: 2xx is a result; a 4xx business refusal is a
 non-retryable `ApplicationError` whose `type` names it (`payment-declined` → `PaymentDeclined`);
 5xx, 408, 429 and network errors are retryable, so Temporal's retry policy takes over. Each call
-carries the step's `Idempotency-Key` (workflow id + activity type), the event's correlation id
-and the trace context. `reveal=True` swaps the vault's tokens in the body for their values
-first (`sagaway.security.vault_client`), so personal data reaches the service and nothing else.
+carries the step's `Idempotency-Key` (workflow id + activity type, percent-encoded), the
+event's correlation id and the trace context. `reveal=True` swaps the vault's tokens in the
+body for their values first (`sagaway.security.vault_client`), so personal data reaches the
+service and nothing else.
 
 The client connects on first use, inside the worker's event loop; the worker closes it when it
 stops (an activity object's `aclose()`).
@@ -30,6 +31,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from sagaway.ids import header_value
 from sagaway.observability import tracing
 from sagaway.observability.correlation import HTTP_HEADER, correlation_id
 from sagaway.security.vault_client import VaultClient
@@ -131,9 +133,12 @@ class ServiceClient:
 
 
 def idempotency_key() -> str:
-    """This step's idempotency key: the workflow id and the activity type, stable across retries."""
+    """This step's idempotency key: workflow id and activity type, stable across retries.
+
+    Percent-encoded as `sagaway.ids.header_value` says, so a Unicode workflow id fits a header.
+    """
     info = activity.info()
-    return f"{info.workflow_id}/{info.activity_type}"
+    return header_value(f"{info.workflow_id}/{info.activity_type}")
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

@@ -8,10 +8,12 @@ its id.
 
 from __future__ import annotations
 
+from sagaway.ids import bounded
+
 DEFAULT_TENANT = "default"
 SEPARATOR = ":"
 
 
 def tenant_workflow_id(tenant: str, workflow_id: str) -> str:
-    """The workflow id a trigger's id becomes in `tenant`."""
-    return workflow_id if tenant == DEFAULT_TENANT else f"{tenant}{SEPARATOR}{workflow_id}"
+    """The workflow id a trigger's id becomes in `tenant`, bounded as `sagaway.ids` says."""
+    return bounded(workflow_id if tenant == DEFAULT_TENANT else f"{tenant}{SEPARATOR}{workflow_id}")

@@ -192,6 +192,8 @@ def _check_template(template: str, model: type[BaseModel], cls: type) -> None:
 
 
 def _render(template: str, data: BaseModel, event: EventMeta) -> str:
-    values: dict[str, Any] = data.model_dump(mode="json")
+    dumped = data.model_dump(mode="json")
+    # A `RootModel` (data that is a string, a list, anything) has no fields to name.
+    values: dict[str, Any] = dumped if isinstance(dumped, dict) else {}
     values.update(event_id=event.id, event_source=event.source, event_type=event.type)
     return template.format_map(values)

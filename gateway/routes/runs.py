@@ -27,8 +27,44 @@ log = logging.getLogger("sagaway.gateway")
 QUERY_TIMEOUT_SECONDS = 3.0
 
 
+_OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": OperatorResult, "description": "Accepted; the undo round is still running"},
+    404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    409: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+}
+
+
+class ResolveRequest(BaseModel):
+    """What the operator did by hand instead of the failed undo."""
+
+    note: str = Field(min_length=1, max_length=2000, examples=["refunded by bank transfer"])
+
+
+@router.post(
+    "/runs/{workflow_id:path}/retry-compensation",
+    response_model=OperatorResult,
+    responses=_OPERATOR_RESPONSES,
+)
+async def retry_compensation(workflow_id: OperableRun, recovery: RecoveryDep) -> Response:
+    """Run a stuck saga's failed undos again (only undos that failed; nothing runs twice)."""
+    return _operator_reply(await recovery.retry_compensation(workflow_id))
+
+
+@router.post(
+    "/runs/{workflow_id:path}/resolve", response_model=OperatorResult, responses=_OPERATOR_RESPONSES
+)
+async def resolve(
+    workflow_id: OperableRun, body: ResolveRequest, recovery: RecoveryDep
+) -> Response:
+    """End a stuck saga: its failed undos were dealt with by hand, as the note says."""
+    return _operator_reply(await recovery.resolve(workflow_id, body.note))
+
+
+# After the operator routes: `{workflow_id:path}` takes any id, `/` included, so
+# `/runs/x/resolve` must meet the POST route first (an OPTIONS answer then allows POST).
 @router.get(
-    "/runs/{workflow_id}",
+    "/runs/{workflow_id:path}",
     response_model=RunStatus,
     responses={
         404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
@@ -81,40 +117,6 @@ async def get_run(
         failure=failure,
         links=ingest.links(workflow_id, desc.run_id),
     )
-
-
-_OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    202: {"model": OperatorResult, "description": "Accepted; the undo round is still running"},
-    404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
-    409: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
-    503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
-}
-
-
-class ResolveRequest(BaseModel):
-    """What the operator did by hand instead of the failed undo."""
-
-    note: str = Field(min_length=1, max_length=2000, examples=["refunded by bank transfer"])
-
-
-@router.post(
-    "/runs/{workflow_id}/retry-compensation",
-    response_model=OperatorResult,
-    responses=_OPERATOR_RESPONSES,
-)
-async def retry_compensation(workflow_id: OperableRun, recovery: RecoveryDep) -> Response:
-    """Run a stuck saga's failed undos again (only undos that failed; nothing runs twice)."""
-    return _operator_reply(await recovery.retry_compensation(workflow_id))
-
-
-@router.post(
-    "/runs/{workflow_id}/resolve", response_model=OperatorResult, responses=_OPERATOR_RESPONSES
-)
-async def resolve(
-    workflow_id: OperableRun, body: ResolveRequest, recovery: RecoveryDep
-) -> Response:
-    """End a stuck saga: its failed undos were dealt with by hand, as the note says."""
-    return _operator_reply(await recovery.resolve(workflow_id, body.note))
 
 
 def _operator_reply(result: OperatorResult) -> Response:

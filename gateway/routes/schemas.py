@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,16 +19,23 @@ class SchemaVersionInfo(BaseModel):
     """One version of an event type's data schema."""
 
     version: int
-    url: str = Field(description="Its JSON Schema; also the value of the `dataschema` attribute")
+    url: str = Field(
+        description="Its JSON Schema; also the value of the `dataschema` attribute (absolute, "
+        "as the CloudEvents spec requires)"
+    )
     newest: bool
     deprecated: bool
     sunset: str | None = Field(None, description="When the version stops being accepted")
 
 
 @router.get("", response_model=dict[str, list[SchemaVersionInfo]])
-async def list_schemas(ingest: IngestDep) -> dict[str, Any]:
+async def list_schemas(ingest: IngestDep, request: Request) -> dict[str, Any]:
     """Every routed event type with its schema versions, oldest first."""
-    return dict(ingest.schemas.describe())
+    base = str(request.base_url).rstrip("/")
+    return {
+        event_type: [{**v, "url": base + v["url"]} for v in versions]
+        for event_type, versions in ingest.schemas.describe().items()
+    }
 
 
 @router.get(

@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
 @app.command()
 def dev(app_spec: AppOption = None) -> None:
     """Run the whole stack locally: Temporal + UI, Postgres, services, worker, gateway."""

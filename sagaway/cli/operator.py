@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -162,14 +163,14 @@ def _pending_ids(http: httpx.Client, reason: str | None, event_type: str | None)
 def runs_show(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Show a run's status and saga steps."""
     with _client(gateway, api_key) as http:
-        typer.echo(json.dumps(_check(http.get(f"/runs/{workflow_id}")), indent=2))
+        typer.echo(json.dumps(_check(http.get(_run_path(workflow_id))), indent=2))
 
 
 @runs_app.command("retry-compensation")
 def runs_retry(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Run a stuck saga's failed undos again."""
     with _client(gateway, api_key) as http:
-        _print_operator(_check(http.post(f"/runs/{workflow_id}/retry-compensation")))
+        _print_operator(_check(http.post(f"{_run_path(workflow_id)}/retry-compensation")))
 
 
 @runs_app.command("resolve")
@@ -181,7 +182,8 @@ def runs_resolve(
 ) -> None:
     """End a stuck saga whose failed undos were handled by hand."""
     with _client(gateway, api_key) as http:
-        _print_operator(_check(http.post(f"/runs/{workflow_id}/resolve", json={"note": note})))
+        path = f"{_run_path(workflow_id)}/resolve"
+        _print_operator(_check(http.post(path, json={"note": note})))
 
 
 def _print_operator(result: dict[str, Any]) -> None:
@@ -190,3 +192,8 @@ def _print_operator(result: dict[str, Any]) -> None:
         console.print(f"{result['workflow_id']}: saga {saga.get('status')}")
     else:
         console.print(f"{result['workflow_id']}: accepted, undos still running (sagaway runs show)")
+
+
+def _run_path(workflow_id: str) -> str:
+    """The gateway path of a run: any workflow id (spaces, `/`, Unicode) percent-encoded."""
+    return f"/runs/{quote(workflow_id, safe='')}"

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from temporalio.client import Client
@@ -64,7 +65,7 @@ async def until_step(gateway: Gateway, workflow_id: str, step: str) -> None:
     """Wait until the saga's step `step` has completed."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        run = (await gateway.get(f"/runs/{workflow_id}")).json()
+        run = (await gateway.get(f"/runs/{quote(workflow_id, safe='')}")).json()
         steps = (run.get("saga") or {}).get("steps") or []
         if any(s["name"] == step and s["status"] == "completed" for s in steps):
             return
@@ -77,7 +78,7 @@ async def until_status(gateway: Gateway, workflow_id: str, wanted: set[str]) -> 
     deadline = time.monotonic() + WAIT_SECONDS
     run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = await gateway.get(f"/runs/{workflow_id}")
+        response = await gateway.get(f"/runs/{quote(workflow_id, safe='')}")
         run = response.json()
         if response.status_code == 200 and (run.get("saga") or {}).get("status") in wanted:
             return run

@@ -197,7 +197,7 @@ def example_event(names: Names) -> dict[str, Any]:
         "id": f"example-{names.event_type}-1-1",
         "source": "/examples",
         "type": names.event_type,
-        "dataschema": f"/schemas/{names.event_type}/1",
+        "dataschema": f"https://gateway.example/schemas/{names.event_type}/1",
         "data": {"request_id": "r-example-1"},
     }
 

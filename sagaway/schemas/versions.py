@@ -8,8 +8,8 @@ Older versions are declared by their upcaster, beside the model, in the workflow
 
 The argument's type hint is version 1's model, the return type hint version 2's, so a chain
 1 → 2 → … → newest turns any accepted version into the shape the workflow takes. A CloudEvent's
-`dataschema` (`/schemas/order.placed/1`) picks the version it was written in; none means the
-newest.
+`dataschema` (an absolute URI ending in `/schemas/order.placed/1`, as `GET /schemas` lists it)
+picks the version it was written in; none, or a URI of another shape, means the newest.
 """
 
 from __future__ import annotations
@@ -175,11 +175,17 @@ class Catalog:
         return self.versions[event_type][-1]
 
     def select(self, event_type: str, dataschema: str | None) -> SchemaVersion:
-        """The version a CloudEvent's `dataschema` names; the newest when it names none."""
+        """The version a CloudEvent's `dataschema` names; the newest when it names none.
+
+        A `dataschema` whose path is not `/schemas/<type>/<version>` is the producer's own
+        schema, not a Sagaway version: the newest version reads it.
+        """
         if not dataschema:
             return self.newest(event_type)
         match = _DATASCHEMA.search(dataschema)
-        if match is None or match["type"] != event_type:
+        if match is None:
+            return self.newest(event_type)
+        if match["type"] != event_type:
             raise UnknownSchema(
                 f"dataschema {dataschema!r} is not {URL_PREFIX}/{event_type}/<version>"
             )

@@ -6,6 +6,7 @@ encrypts it like any other.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 from urllib.parse import quote
@@ -62,12 +63,12 @@ def run_details(event: EventMeta, workflow_id: str, gateway_url: str) -> str:
     """The run's static details in Markdown: the triggering event and a link back to the API."""
     run_url = f"{gateway_url.rstrip('/')}/runs/{quote(workflow_id, safe='')}"
     rows = [
-        ("event id", f"`{event.id}`"),
-        ("type", f"`{event.type}`"),
-        ("source", f"`{event.source}`"),
-        ("time", f"`{event.time.isoformat()}`" if event.time else "—"),
-        ("correlation id", f"`{event.correlation_id}`"),
-        ("status in the gateway", f"[GET /runs/{workflow_id}]({run_url})"),
+        ("event id", _code(event.id)),
+        ("type", _code(event.type)),
+        ("source", _code(event.source)),
+        ("time", _code(event.time.isoformat()) if event.time else "—"),
+        ("correlation id", _code(event.correlation_id)),
+        ("status in the gateway", f"[{_code('GET /runs/' + workflow_id)}]({run_url})"),
     ]
     lines = ["**Started by a CloudEvent**", "", "| | |", "| --- | --- |"]
     lines += [f"| {name}{GAP} | {value} |" for name, value in rows]
@@ -87,3 +88,10 @@ def step_table(status: str, steps: Sequence[StepLike], failure: str | None = Non
     if not steps:
         lines.append(f"| {GAP} | no step yet{GAP} | |")
     return "\n".join(lines)
+
+
+def _code(value: str) -> str:
+    """`value` as a Markdown code span that any content (backticks, `|`, `]`) cannot break."""
+    fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
+    # A table cell ends at `|`, even inside a code span, unless escaped (GitHub's tables).
+    return f"{fence} {value.replace('|', chr(92) + '|')} {fence}"

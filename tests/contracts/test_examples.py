@@ -50,7 +50,8 @@ def test_example_validates_and_upcasts_to_the_newest_model(
     schema = json.loads((SCHEMAS / event_type / f"{version}.json").read_text())
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(event["data"])]
     assert errors == []
-    assert event["type"] == event_type and event["dataschema"] == f"/schemas/{event_type}/{version}"
+    assert event["type"] == event_type
+    assert event["dataschema"].endswith(f"/schemas/{event_type}/{version}")
     loaded = CATALOG.load(event_type, event["data"], event["dataschema"])
     assert loaded.version.version == version
     assert type(loaded.data) is REGISTRY[event_type].data_model

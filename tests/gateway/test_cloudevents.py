@@ -65,22 +65,38 @@ def test_rfc3339_times_are_accepted(time: str) -> None:
     assert cloudevents.from_structured({**VALID, "time": time}).time is not None
 
 
-def test_non_json_data_content_type_is_415() -> None:
+def test_binary_data_content_type_is_415_and_text_is_a_string() -> None:
     with pytest.raises(Problem) as err:
-        cloudevents.from_structured({**VALID, "datacontenttype": "text/xml"})
+        cloudevents.from_structured({**VALID, "datacontenttype": "application/octet-stream"})
     assert err.value.status == 415
+    event = cloudevents.from_structured({**VALID, "datacontenttype": "text/xml", "data": "<a/>"})
+    assert event.data == "<a/>"
 
 
-def test_binary_mode_reads_percent_encoded_headers() -> None:
-    headers = {
-        "ce-specversion": "1.0",
-        "ce-id": "e-2",
-        "ce-source": "/a%20b",
-        "ce-type": "t",
-        "content-type": "application/json",
-    }
+def test_binary_mode_reads_percent_encoded_and_quoted_headers() -> None:
+    headers = [
+        (b"ce-specversion", b"1.0"),
+        (b"ce-id", b'"e-\\"2\\""'),
+        (b"ce-source", b"/a%20b"),
+        (b"ce-type", b"t"),
+        (b"ce-subject", b"%E2%82%AC"),
+    ]
+    with pytest.raises(Problem) as err:  # a space is no URI character, even percent-decoded
+        cloudevents.from_binary(headers, b'{"x": 1}', "application/json")
+    assert fields_of(err.value) == ["ce-source"]
+    headers[2] = (b"ce-source", b"/a%2Fb")
     event = cloudevents.from_binary(headers, b'{"x": 1}', "application/json")
-    assert event.source == "/a b" and event.data == {"x": 1}
+    assert (event.id, event.source, event.attributes["subject"]) == ('e-"2"', "/a/b", "€")
+    assert event.data == {"x": 1}
+
+
+def test_nulls_are_unset_and_leap_seconds_are_times() -> None:
+    event = cloudevents.from_structured(
+        {**VALID, "subject": None, "ext": None, "time": "1990-12-31T23:59:60Z"}
+    )
+    assert "subject" not in event.attributes and "ext" not in event.extensions
+    assert event.time is not None and (event.time.second, event.time.microsecond) == (59, 999999)
+    assert event.content_hash() != cloudevents.from_structured(dict(VALID)).content_hash()
 
 
 def test_content_hash_ignores_key_order_but_not_values() -> None:

@@ -24,7 +24,9 @@ async def test_schemas_lists_every_routed_type_with_its_versions(
     assert [v["version"] for v in listed["order.placed"]] == [1, 2]
     v1, v2 = listed["order.placed"]
     assert (v1["deprecated"], v1["sunset"], v1["newest"]) == (True, "2027-06-30", False)
-    assert (v2["deprecated"], v2["newest"], v2["url"]) == (False, True, "/schemas/order.placed/2")
+    assert (v2["deprecated"], v2["newest"]) == (False, True)
+    # Absolute, as the spec requires of `dataschema`: the URL this gateway serves it at.
+    assert v2["url"] == str(gateway.base_url).rstrip("/") + "/schemas/order.placed/2"
     assert {"customer.signed_up", "customer.email_verified", "order.cancelled"} <= set(listed)
 
 
@@ -42,7 +44,7 @@ async def test_a_schema_version_is_served_as_committed(gateway: httpx.AsyncClien
 
 def _v1_order(sku: str) -> dict[str, Any]:
     event = order_event(sku=sku)
-    event["dataschema"] = "/schemas/order.placed/1"
+    event["dataschema"] = "https://gateway.example/schemas/order.placed/1"
     event["data"].pop("currency", None)
     event["data"]["items"] = [{"sku": sku, "quantity": 2, "unit_price": "19.99"}]
     return event
@@ -80,7 +82,7 @@ async def _deprecated_count(gateway: httpx.AsyncClient) -> float:
 
 async def test_an_unknown_dataschema_is_refused(gateway: httpx.AsyncClient) -> None:
     event = order_event()
-    event["dataschema"] = "/schemas/order.placed/7"
+    event["dataschema"] = "https://gateway.example/schemas/order.placed/7"
     response = await post(gateway, event)
     assert response.status_code == 422
     body = response.json()

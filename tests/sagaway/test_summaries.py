@@ -41,9 +41,17 @@ def test_a_summary_stays_one_short_line() -> None:
 
 def test_details_name_the_event_and_link_back_to_the_gateway() -> None:
     details = run_details(EVENT, "order-o 1", "http://gw.example/")
-    for fact in ("`evt-1`", "`order.placed`", "`/shop`", "`2026-11-28T10:00:00+00:00`", "`cid-1`"):
-        assert fact in details
+    for fact in ("evt-1", "order.placed", "/shop", "2026-11-28T10:00:00+00:00", "cid-1"):
+        assert f"` {fact} `" in details
     assert "(http://gw.example/runs/order-o%201)" in details
+
+
+def test_details_keep_any_event_id_inside_its_code_span() -> None:
+    event = EVENT.model_copy(update={"id": "a`b``c|d"})
+    details = run_details(event, "w/1 ü", "http://gw.example")
+    # A fence longer than any backtick run inside; the table's `|` escaped.
+    assert "``` a`b``c\\|d ```" in details
+    assert "(http://gw.example/runs/w%2F1%20%C3%BC)" in details
 
 
 def test_the_step_table_lists_steps_and_undos_in_order_with_the_reason() -> None:
