@@ -18,6 +18,17 @@ TERMINAL = {"completed", "compensated", "resolved"}
 WAITS_FOR_OPERATOR = "compensation_failed"
 
 
+def cloud_event(event_type: str, source: str, **data: Any) -> dict[str, Any]:
+    """A structured CloudEvent of `event_type` from `source` with a new id."""
+    return {
+        "specversion": "1.0",
+        "id": f"evt-{uuid.uuid4().hex}",
+        "source": source,
+        "type": event_type,
+        "data": data,
+    }
+
+
 async def post(gateway: httpx.AsyncClient, event: Any, **headers: str) -> httpx.Response:
     """POST one structured-mode event."""
     return await gateway.post("/events", json=event, headers={**STRUCTURED, **headers})

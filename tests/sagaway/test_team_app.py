@@ -22,7 +22,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sagaway.dev.embedded import free_port
-from tests.helpers import new_database, post, wait_for_saga
+from tests.helpers import cloud_event, new_database, post, wait_for_saga
 from tests.observability.spans import wait_for_spans
 from tests.stack import Stack
 
@@ -200,13 +200,7 @@ async def team_gateway(team_stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
 
 def booking(event_type: str, **data: Any) -> dict[str, Any]:
     """A structured CloudEvent of the team's app."""
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{uuid.uuid4().hex}",
-        "source": "/front-desk",
-        "type": event_type,
-        "data": data,
-    }
+    return cloud_event(event_type, "/front-desk", **data)
 
 
 def steps(run: dict[str, Any]) -> list[tuple[str, str, str]]:

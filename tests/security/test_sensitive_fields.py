@@ -15,19 +15,14 @@ from typing import Any
 import httpx
 
 from gateway.key_admin import create_key
+from tests.helpers import cloud_event
 from tests.security.conftest import TENANTS, SecureStack, bearer
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
 
 
 def _event(event_type: str, **data: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"e-{uuid.uuid4().hex[:10]}",
-        "source": "/signup",
-        "type": event_type,
-        "data": data,
-    }
+    return cloud_event(event_type, "/signup", **data)
 
 
 async def test_a_sensitive_field_is_checked_on_its_value_and_runs_as_its_token(

@@ -7,17 +7,11 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import post, wait_for_saga
+from tests.helpers import cloud_event, post, wait_for_saga
 
 
 def _event(event_type: str, **data: Any) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"evt-{uuid.uuid4().hex}",
-        "source": "/tests/accounts",
-        "type": event_type,
-        "data": data,
-    }
+    return cloud_event(event_type, "/tests/accounts", **data)
 
 
 async def _sign_up(gateway: httpx.AsyncClient, email: str, **data: Any) -> str:
