@@ -42,9 +42,8 @@ _RELATIVE_PART = rf"(?://{_AUTHORITY}{_PATH_ABEMPTY}|{_PATH_ABSOLUTE}|{_PATH_NOS
 _TAIL = rf"(?:\?{_QUERY})?(?:#{_QUERY})?"
 _ABSOLUTE_URI = re.compile(rf"{_SCHEME}:{_HIER_PART}{_TAIL}")
 _URI_REFERENCE = re.compile(rf"(?:{_SCHEME}:{_HIER_PART}|{_RELATIVE_PART}){_TAIL}")
-#: The same grammars for a JSON Schema `pattern` (ECMA 262 reads them alike); `(?!\n)$` is the
-#: end of the string to Python-based generators too.
-URI_REFERENCE_PATTERN = f"^{_URI_REFERENCE.pattern}(?!\n)$"
+#: A CloudEvents String as a JSON Schema `pattern` (BMP noncharacters only: ECMA 262 and
+#: Python spell the others apart); `(?!\n)$` is the end to Python-based generators too.
 STRING_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ufdd0-\\ufdef\\ufffe\\uffff]*(?!\n)$"
 
 # type "/" subtype *( OWS ";" OWS parameter ), parameter = token "=" ( token / quoted-string )

@@ -137,6 +137,7 @@ def _end_anchors(schema: Any) -> Any:
 
 
 _NO_NUL = "^[^\\u0000]*$"
+_PATH = "^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*(?!\n)$"
 #: A CloudEvents String: no control characters or (BMP) noncharacters.
 _STRING = {"type": "string", "pattern": ce_types.STRING_PATTERN}
 
@@ -149,12 +150,8 @@ def _envelope(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         "properties": {
             "specversion": {"const": "1.0"},
             "id": {**_STRING, "minLength": 1, "maxLength": 256},
-            "source": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 512,
-                "pattern": ce_types.URI_REFERENCE_PATTERN,
-            },
+            # Any URI-reference is accepted; documented: the absolute paths most producers use.
+            "source": {"type": "string", "minLength": 1, "maxLength": 512, "pattern": _PATH},
             "type": {"const": event_type},
             "subject": {**_STRING, "minLength": 1},
             "datacontenttype": {"enum": ["application/json"]},

@@ -468,7 +468,9 @@ def _type_rules() -> list[Case]:
             raw=b'{"specversion":1.0,"type":"conformance.unicode","source":"/c","id":"n"}',
             fields=("specversion",),
         ),
-        invalid("not-an-object", JSON_BATCH, raw=b'"event"', fields=("$",)),
+        invalid(
+            "not-an-object", "JSON format §3 (an event is an object)", raw=b'"event"', fields=("$",)
+        ),
     ]
     for case_id, value in [
         ("leap-second-utc", "1990-12-31T23:59:60Z"),
