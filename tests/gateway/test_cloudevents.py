@@ -110,3 +110,16 @@ def test_batch_validates_each_event_alone() -> None:
     results = cloudevents.from_batch([VALID, {"id": "x"}])
     assert isinstance(results[0], cloudevents.CloudEvent)
     assert isinstance(results[1], Problem) and "1.source" in fields_of(results[1])
+
+
+def test_binary_mode_refuses_a_repeated_attribute_header() -> None:
+    headers = [
+        (b"ce-specversion", b"1.0"),
+        (b"ce-id", b"a"),
+        (b"ce-id", b"b"),
+        (b"ce-source", b"/s"),
+        (b"ce-type", b"t"),
+    ]
+    with pytest.raises(Problem) as err:  # HTTP binding §3.1.3: one distinct header each
+        cloudevents.from_binary(headers, b"", None)
+    assert fields_of(err.value) == ["ce-id"]
