@@ -21,6 +21,7 @@ from gateway.problems import FieldError, Problem, field_path
 from gateway.tenant_metrics import TENANT_EVENTS
 from gateway.vault import Vault
 from sagaway.events import EventMeta
+from sagaway.ids import run_path
 from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
 from sagaway.schemas.versions import Catalog, UnknownSchema
@@ -136,10 +137,9 @@ class Ingest:
             event = dataclasses.replace(event, data=tokenized)
         try:
             # The values themselves meet the schema (a token passes any sensitive field's
-            # constraints, so the tokenized data alone would not tell).
+            # constraints, so the tokenized data would not tell). The model renders the
+            # workflow id, whose template may name no sensitive field (`sagaway.triggers`).
             loaded = self.schemas.load(event.type, plain, dataschema)
-            if event.data is not plain:
-                loaded = self.schemas.load(event.type, event.data, dataschema)
             data = loaded.data
         except UnknownSchema as err:
             raise Problem(
@@ -228,7 +228,7 @@ class Ingest:
         ui = f"{self.ui_url}/namespaces/{quote(self.namespace, safe='')}/workflows/{wid}"
         if run_id:
             ui += f"/{run_id}/history"
-        return RunLinks(run=f"/runs/{wid}", temporal_ui=ui)
+        return RunLinks(run=run_path(workflow_id), temporal_ui=ui)
 
 
 def pick_correlation_id(

@@ -7,6 +7,7 @@ or noncharacters, which the gateway refuses). Downstream they meet narrower chan
   `MAX_BYTES` UTF-8 bytes; a longer value keeps its first part and ends in `~` and 32 hex digits
   of its SHA-256, so it stays unique and fits every Temporal deployment (some set
   `limit.maxIDLength` to 255).
+- **URL paths**: a workflow id is one percent-encoded path segment (`run_path`), `/` included.
 - **HTTP header values** (the `Idempotency-Key`) are percent-encoded as the CloudEvents HTTP
   binding encodes attributes: space, `"`, `%` and every character outside printable ASCII
   become `%XY` of their UTF-8 bytes. A printable-ASCII value without those is unchanged, and
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from urllib.parse import quote
 
 MAX_BYTES = 255
 _DIGEST_CHARS = 32
@@ -32,6 +34,11 @@ def bounded(value: str, max_bytes: int = MAX_BYTES) -> str:
     digest = hashlib.sha256(encoded).hexdigest()[:_DIGEST_CHARS]
     head = encoded[: max_bytes - _DIGEST_CHARS - 1].decode("utf-8", errors="ignore")
     return f"{head}~{digest}"
+
+
+def run_path(workflow_id: str) -> str:
+    """The gateway path of a run, `/runs/<id>`, with any id as one percent-encoded segment."""
+    return f"/runs/{quote(workflow_id, safe='')}"
 
 
 def header_value(value: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import httpx
 import typer
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sagaway.cli import credentials
+from sagaway.ids import run_path
 from sagaway.settings import get_settings
 
 console = Console()
@@ -163,14 +163,14 @@ def _pending_ids(http: httpx.Client, reason: str | None, event_type: str | None)
 def runs_show(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Show a run's status and saga steps."""
     with _client(gateway, api_key) as http:
-        typer.echo(json.dumps(_check(http.get(_run_path(workflow_id))), indent=2))
+        typer.echo(json.dumps(_check(http.get(run_path(workflow_id))), indent=2))
 
 
 @runs_app.command("retry-compensation")
 def runs_retry(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Run a stuck saga's failed undos again."""
     with _client(gateway, api_key) as http:
-        _print_operator(_check(http.post(f"{_run_path(workflow_id)}/retry-compensation")))
+        _print_operator(_check(http.post(f"{run_path(workflow_id)}/retry-compensation")))
 
 
 @runs_app.command("resolve")
@@ -182,7 +182,7 @@ def runs_resolve(
 ) -> None:
     """End a stuck saga whose failed undos were handled by hand."""
     with _client(gateway, api_key) as http:
-        path = f"{_run_path(workflow_id)}/resolve"
+        path = f"{run_path(workflow_id)}/resolve"
         _print_operator(_check(http.post(path, json={"note": note})))
 
 
@@ -192,8 +192,3 @@ def _print_operator(result: dict[str, Any]) -> None:
         console.print(f"{result['workflow_id']}: saga {saga.get('status')}")
     else:
         console.print(f"{result['workflow_id']}: accepted, undos still running (sagaway runs show)")
-
-
-def _run_path(workflow_id: str) -> str:
-    """The gateway path of a run: any workflow id (spaces, `/`, Unicode) percent-encoded."""
-    return f"/runs/{quote(workflow_id, safe='')}"

@@ -22,13 +22,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from temporalio.client import Client
 
 from sagaway.app import AppError, import_attribute
 from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.ids import run_path
 from sagaway.settings import Settings
 from sagaway.temporal.client import connect
 from sagaway.temporal.plugin import SagawayPlugin
@@ -65,7 +65,7 @@ async def until_step(gateway: Gateway, workflow_id: str, step: str) -> None:
     """Wait until the saga's step `step` has completed."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
-        run = (await gateway.get(f"/runs/{quote(workflow_id, safe='')}")).json()
+        run = (await gateway.get(run_path(workflow_id))).json()
         steps = (run.get("saga") or {}).get("steps") or []
         if any(s["name"] == step and s["status"] == "completed" for s in steps):
             return
@@ -78,7 +78,7 @@ async def until_status(gateway: Gateway, workflow_id: str, wanted: set[str]) -> 
     deadline = time.monotonic() + WAIT_SECONDS
     run: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        response = await gateway.get(f"/runs/{quote(workflow_id, safe='')}")
+        response = await gateway.get(run_path(workflow_id))
         run = response.json()
         if response.status_code == 200 and (run.get("saga") or {}).get("status") in wanted:
             return run

@@ -15,6 +15,7 @@ picks the version it was written in; none, or a URI of another shape, means the 
 from __future__ import annotations
 
 import re
+import string
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from sagaway.app import App
+from sagaway.schemas.marks import is_sensitive
 from sagaway.triggers import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -133,15 +135,37 @@ class Loaded:
     version: SchemaVersion
 
 
+def _refuse_sensitive_templates(registry: Registry) -> None:
+    """No workflow id or business key template names a `Sensitive` field.
+
+    Workflow ids and search attributes are never encrypted; and the gateway renders them from
+    the data as sent, before its sensitive values become tokens.
+    """
+    for trigger in registry.event_types.values():
+        model = trigger.data_model
+        for template in (trigger.workflow_id, trigger.business_key or ""):
+            names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            sensitive = sorted(
+                n for n in names if n in model.model_fields and is_sensitive(model, n)
+            )
+            if sensitive:
+                raise TypeError(
+                    f"{trigger.workflow.__name__}: template {template!r} names sensitive "
+                    f"field(s) {sensitive}; workflow ids and business keys are never encrypted"
+                )
+
+
 class Catalog:
     """Every version of every event type a registry routes."""
 
     def __init__(self, source: Registry | Mapping[str, type[BaseModel]]) -> None:
         """Collect the versions of the types a registry routes (or of `{type: newest model}`).
 
-        A broken chain of upcasters fails here, at start, not at the first old event.
+        A broken chain of upcasters fails here, at start, not at the first old event, and so
+        does a template that names a sensitive field.
         """
         if isinstance(source, Registry):
+            _refuse_sensitive_templates(source)
             source = {t: trigger.data_model for t, trigger in source.event_types.items()}
         self.versions: dict[str, list[SchemaVersion]] = {}
         for event_type, newest in sorted(source.items()):

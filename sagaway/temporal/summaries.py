@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
-from urllib.parse import quote
 
 from sagaway.events import EventMeta
+from sagaway.ids import run_path
 
 #: The UI shows a summary on one line; keep it short.
 MAX_SUMMARY = 200
@@ -61,7 +61,7 @@ def run_summary(data: object, event: EventMeta) -> str:
 
 def run_details(event: EventMeta, workflow_id: str, gateway_url: str) -> str:
     """The run's static details in Markdown: the triggering event and a link back to the API."""
-    run_url = f"{gateway_url.rstrip('/')}/runs/{quote(workflow_id, safe='')}"
+    run_url = gateway_url.rstrip("/") + run_path(workflow_id)
     rows = [
         ("event id", _code(event.id)),
         ("type", _code(event.type)),

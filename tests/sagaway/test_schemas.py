@@ -11,12 +11,14 @@ from typing import Annotated, Literal
 
 import pytest
 from pydantic import BaseModel, Field
+from temporalio import workflow
 
 from sagaway.schemas import versions as schemas
 from sagaway.schemas.compat import incompatibilities
 from sagaway.schemas.files import check, export
 from sagaway.schemas.marks import Sensitive, sensitive_paths
 from sagaway.schemas.versions import Catalog, UnknownSchema, app_catalog
+from sagaway.triggers import Registry, starts
 from workflows.app import app
 from workflows.order_fulfillment import OrderPlaced
 
@@ -257,3 +259,19 @@ def test_sensitive_fields_are_marked_in_the_exported_schema() -> None:
         email: Annotated[str, Sensitive] = Field(max_length=320)
 
     assert Signup.model_json_schema()["properties"]["email"]["x-sensitive"] is True
+
+
+class Signup(BaseModel):
+    email: Annotated[str, Sensitive]
+
+
+@starts("signup.made", workflow_id="signup-{email}")
+@workflow.defn(sandboxed=False)
+class SignupFlow:
+    @workflow.run
+    async def run(self, signup: Signup) -> None: ...
+
+
+def test_a_template_naming_a_sensitive_field_fails_at_start() -> None:
+    with pytest.raises(TypeError, match=r"sensitive field\(s\) \['email'\]"):
+        Catalog(Registry([SignupFlow]))
