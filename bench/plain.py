@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.shipping import CreateShipmentInput, ShippingSteps
     from compensations.undo_activities import OrderRef, OrderUndos
     from sagaway.saga import STEP_RETRY, STEP_TIMEOUT, UNDO_RETRY
-    from workflows.order_fulfillment import OrderPlaced
+    from workflows.models.orders import OrderPlaced
 
 
 class PlainOrderResult(BaseModel):

@@ -123,6 +123,19 @@ class App:
             modules.add(trigger.data_model.__module__)
         return sorted(m for m in modules - workflow_modules if m != "__main__")
 
+    def models_in_workflow_modules(self) -> list[str]:
+        """Event models defined beside a workflow: rebuilt by the sandbox for every run."""
+        passed = self.passthrough_modules()
+        reimported = {
+            cls.__module__
+            for cls in self.all_workflows
+            if not any(cls.__module__ == p or cls.__module__.startswith(p + ".") for p in passed)
+        }
+        models = {t.data_model for t in self.registry.event_types.values()}
+        return sorted(
+            f"{m.__module__}.{m.__qualname__}" for m in models if m.__module__ in reimported
+        )
+
     def __repr__(self) -> str:
         return (
             f"App({self.name!r}, workflows={[w.__name__ for w in self.workflows]}, "

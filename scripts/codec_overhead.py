@@ -31,7 +31,8 @@ from sagaway.settings import Settings
 from sagaway.temporal.client import connect
 from sagaway.temporal.converter import data_converter
 from sagaway.temporal.plugin import SagawayPlugin
-from workflows.order_fulfillment import OrderFulfillment, OrderPlaced
+from workflows.models.orders import OrderPlaced
+from workflows.order_fulfillment import OrderFulfillment
 
 ORDER = {
     "order_id": "o-123",

@@ -70,6 +70,9 @@ class Layout:
     """Where the new modules go, as module names and files."""
 
     workflow_module: str
+    #: The event's data and the run's result: a module with no workflow, which Temporal's
+    #: sandbox imports once instead of for every run.
+    models_module: str
     steps_module: str
     undos_module: str
     root: Path
@@ -104,6 +107,7 @@ def layout_for(manifest_module: str, manifest_file: Path, name: str) -> Layout:
     if side_by_side:
         return Layout(
             f"{package}.{name}",
+            f"{package}.models.{name}",
             f"activities.{name}",
             f"compensations.{name}",
             root,
@@ -111,6 +115,7 @@ def layout_for(manifest_module: str, manifest_file: Path, name: str) -> Layout:
         )
     return Layout(
         f"{package}.{name}",
+        f"{package}.{name}_models",
         f"{package}.{name}_steps",
         f"{package}.{name}_undos",
         root,
@@ -138,11 +143,13 @@ def scaffold_workflow(name: str, app_spec: str) -> Scaffolded:
         **vars(names),
         "title_lower": names.title.lower(),
         "workflow_module": where.workflow_module,
+        "models_module": where.models_module,
         "steps_module": where.steps_module,
         "undos_module": where.undos_module,
     }
     targets = {
         "workflow.py.tmpl": where.file(where.workflow_module),
+        "models.py.tmpl": where.file(where.models_module),
         "activity.py.tmpl": where.file(where.steps_module),
         "undo.py.tmpl": where.file(where.undos_module),
         "test.py.tmpl": where.test_file,
@@ -161,13 +168,18 @@ def scaffold_workflow(name: str, app_spec: str) -> Scaffolded:
         for tmpl, target in targets.items()
     }
     texts[examples] = json.dumps([example_event(names)], indent=2) + "\n"
+    package_init = where.file(where.models_module).parent / "__init__.py"
+    if where.models_module.count(".") > where.workflow_module.count(".") and not (
+        package_init.exists()
+    ):
+        texts[package_init] = '"""Event data and run results: modules that define no workflow."""\n'
     for target, text in texts.items():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
     manifest.write_text(registered)
     _tidy([*targets.values(), manifest])
     # The committed schema is the one the new model renders, as `sagaway schemas export` would.
-    model = getattr(importlib.import_module(where.workflow_module), f"{names.cls}Requested")
+    model = getattr(importlib.import_module(where.models_module), f"{names.cls}Requested")
     schema.write_text(render(SchemaVersion(names.event_type, 1, model)))
     test = os.path.relpath(where.test_file, Path.cwd())
     steps = (

@@ -58,6 +58,10 @@ class Manifest(Protocol):
         """Modules the sandbox imports once."""
         ...
 
+    def models_in_workflow_modules(self) -> list[str]:
+        """Event models the sandbox must rebuild for every run."""
+        ...
+
 
 class SagawayPlugin(SimplePlugin):
     """Data converter, interceptors and sandbox for every client, worker and replayer.
@@ -86,6 +90,13 @@ class SagawayPlugin(SimplePlugin):
             workflows = list(app.all_workflows)
             activities = [*app.activities, kernel.record_dead_letter]
             passthrough = app.passthrough_modules()
+            slow = app.models_in_workflow_modules()
+            if slow:  # a real cost: a third of a worker's CPU in a profile of the reference app
+                log.warning(
+                    "event models defined in a workflow module are rebuilt for every run: %s; "
+                    "move them to a module that defines no workflow",
+                    ", ".join(slow),
+                )
             # Its dead letters need the kernel activity, registered only with an app.
             interceptors.append(FailedRunInterceptor())
         self.passthrough = tuple(passthrough)

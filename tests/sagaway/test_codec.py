@@ -16,7 +16,7 @@ from sagaway.keyring import CodecError, new_key, parse_keys
 from sagaway.settings import Settings
 from sagaway.temporal.codec import ENCODING, KEY_ID_METADATA, EncryptionCodec
 from sagaway.temporal.converter import data_converter
-from workflows.order_fulfillment import OrderPlaced
+from workflows.models.orders import OrderPlaced
 
 ORDER = OrderPlaced.model_validate(
     {

@@ -20,7 +20,7 @@ from sagaway.schemas.marks import Sensitive, sensitive_paths
 from sagaway.schemas.versions import Catalog, UnknownSchema, app_catalog
 from sagaway.triggers import Registry, starts
 from workflows.app import app
-from workflows.order_fulfillment import OrderPlaced
+from workflows.models.orders import OrderPlaced
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "workflows" / "schemas"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sagaway.events import EventMeta
 from sagaway.saga import StepState
 from sagaway.temporal.summaries import MAX_SUMMARY, money, run_details, run_summary, step_table
-from workflows.restock import InventoryRestocked
+from workflows.models.restock import InventoryRestocked
 
 EVENT = EventMeta(
     id="evt-1",

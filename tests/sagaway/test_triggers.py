@@ -10,7 +10,8 @@ from sagaway import triggers
 from sagaway.events import EventMeta
 from sagaway.triggers import Registry, UnknownEventType
 from workflows.app import app
-from workflows.order_fulfillment import OrderCancelled, OrderFulfillment, OrderPlaced
+from workflows.models.orders import OrderCancelled, OrderPlaced
+from workflows.order_fulfillment import OrderFulfillment
 
 
 class Thing(BaseModel):

@@ -13,7 +13,8 @@ from temporalio.client import Client
 from sagaway.events import EventMeta
 from tests.helpers import payment, post, restock, stock, wait_for_saga, wait_for_step
 from tests.stack import order_event
-from workflows.order_fulfillment import OrderCancelled, OrderFulfillment
+from workflows.models.orders import OrderCancelled
+from workflows.order_fulfillment import OrderFulfillment
 
 
 async def stocked_order(

@@ -24,7 +24,7 @@ from sagaway.settings import Settings
 from sagaway.temporal.plugin import SagawayPlugin
 from sagaway.temporal.replay import history_files, replay
 from workflows.app import app
-from workflows.order_fulfillment import OrderPlaced
+from workflows.models.orders import OrderPlaced
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
