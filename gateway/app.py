@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import asyncpg
 from fastapi import FastAPI, Request, Response
@@ -23,6 +24,7 @@ from gateway.inbox import POSTGRES_DOWN, Inbox
 from gateway.ingest import Ingest
 from gateway.limits import HeaderLimits
 from gateway.recovery import Recovery
+from gateway.retention import run_pruner
 from gateway.routes import api_router, codec
 from gateway.routes import metrics as metrics_route
 from gateway.vault import Vault
@@ -32,6 +34,7 @@ from sagaway.settings import Settings
 from sagaway.store.dead_letters import DeadLetters
 from sagaway.temporal.client import connect
 from sagaway.temporal.plugin import SagawayPlugin
+from sagaway.temporal.workers import build_worker
 
 log = logging.getLogger("sagaway.gateway")
 
@@ -49,12 +52,13 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         pool = await _pool(settings)
         async with pool.acquire() as conn:
             await migrations.migrate(conn)
-        # Lazy: the gateway starts and queues events even while Temporal is down.
+        # Lazy: the gateway starts and queues events even while Temporal is down. With eager
+        # start the client also carries the app, for the worker that shares it.
         client = await connect(
             settings.effective_temporal_address,
             settings.temporal_namespace,
-            plugins=[SagawayPlugin(settings)],
-            lazy=True,
+            plugins=[SagawayPlugin(settings, app if settings.eager_start else None)],
+            lazy=not settings.eager_start,
         )
         registry = app.registry
         inbox = Inbox(pool)
@@ -64,6 +68,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             inbox,
             settings.task_queue,
             gateway_url=settings.effective_gateway_url,
+            eager=settings.eager_start,
         )
         api.state.settings = settings
         api.state.pool = pool
@@ -78,18 +83,38 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             settings.temporal_namespace,
             Admission(inbox, settings),
             api.state.vault if api.state.vault.enabled else None,
+            start_inline=settings.accept_mode == "start",
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         stop = asyncio.Event()
         loop = asyncio.create_task(
-            dispatcher.run_loop(settings.dispatch_interval_seconds, stop), name="dispatcher"
+            dispatcher.run_loop(
+                settings.dispatch_interval_seconds,
+                stop,
+                concurrency=settings.dispatch_concurrency,
+            ),
+            name="dispatcher",
         )
-        try:
-            yield
-        finally:
-            stop.set()
-            await loop
-            await pool.close()
+        tasks = [loop]
+        if settings.inbox_retention_seconds:
+            window = timedelta(seconds=settings.inbox_retention_seconds)
+            tasks.append(
+                asyncio.create_task(
+                    run_pruner(pool, window, settings.inbox_prune_interval_seconds, stop),
+                    name="inbox-pruner",
+                )
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.eager_start:
+                # Eager start hands a run's first task to a worker of the client that started
+                # it: the worker must live in this process, on the gateway's client.
+                await stack.enter_async_context(build_worker(client, settings.task_queue))
+            try:
+                yield
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+        await pool.close()
 
     # Swagger UI and ReDoc served from the package: /docs works without internet.
     api = FastAPIOffline(

@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from temporalio.client import Client
@@ -35,6 +36,7 @@ from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
 from sagaway.schemas.versions import Catalog, UnknownSchema
 from sagaway.temporal.summaries import run_details, run_summary
+from sagaway.tenancy import DEFAULT_TENANT
 from sagaway.triggers import Registry, UnknownEventType
 
 log = logging.getLogger("sagaway.gateway.dispatch")
@@ -66,8 +68,13 @@ class Dispatcher:
         task_queue: str,
         *,
         gateway_url: str = "",
+        eager: bool = False,
     ) -> None:
-        """Dispatch with `client` to workflows of `registry` on `task_queue`."""
+        """Dispatch with `client` to workflows of `registry` on `task_queue`.
+
+        `eager`: ask Temporal to hand each new run's first task to a worker of this process.
+        """
+        self.eager = eager
         self.client = client
         self.registry = registry
         self.schemas = Catalog(registry)
@@ -117,9 +124,8 @@ class Dispatcher:
         finally:
             correlation_var.reset(token)
         self._down_until = 0.0
-        await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
-        if row.partition_key is not None:
-            self.wake.set()
+        if await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id):
+            self.wake.set()  # the next event of its partition is due now
         log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)
         return outcome
 
@@ -138,31 +144,21 @@ class Dispatcher:
             raise _Permanent("invalid-data", f"data no longer fits its schema: {err}") from None
         meta = event_meta(row)
         if trigger.action == "start":
-            pairs = [
-                SearchAttributePair(sa.CORRELATION_ID, row.correlation_id),
-                SearchAttributePair(sa.EVENT_TYPE, bounded(row.type)),
-                SearchAttributePair(sa.EVENT_SOURCE, bounded(row.source)),
-                SearchAttributePair(sa.EVENT_ID, bounded(row.id)),
-                SearchAttributePair(sa.SAGA_STATUS, "running"),
-                SearchAttributePair(sa.TENANT, row.tenant),
-            ]
-            business_key = trigger.render_business_key(data, meta)
-            if business_key:
-                pairs.append(SearchAttributePair(sa.BUSINESS_KEY, bounded(business_key)))
             try:
                 handle = await self.client.start_workflow(
                     trigger.target,
                     data,
                     id=row.workflow_id,
                     task_queue=self.task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    # USE_EXISTING alone lets a late duplicate start a second run.
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=TypedSearchAttributes(pairs),
-                    memo={"event": meta.model_dump(mode="json")},
-                    static_summary=run_summary(data, meta),
-                    static_details=run_details(meta, row.workflow_id, self.gateway_url),
                     rpc_timeout=RPC_TIMEOUT,
+                    request_eager_start=self.eager,
+                    **start_options(
+                        data,
+                        meta,
+                        row.workflow_id,
+                        trigger.render_business_key(data, meta),
+                        self.gateway_url,
+                    ),
                 )
             except WorkflowAlreadyStartedError as err:
                 return Outcome("started", err.run_id)
@@ -179,30 +175,79 @@ class Dispatcher:
             raise
         return Outcome("signaled")
 
-    async def run_loop(self, interval: float, stop: asyncio.Event, batch: int = 100) -> None:
-        """Dispatch queued events until `stop` is set: the path back after a Temporal outage."""
-        while not stop.is_set():
-            try:
-                rows = await self.inbox.claim_due(batch, LOOP_LEASE)
-                for row in rows:
-                    await self.dispatch(row)
-                if len(rows) == batch:
-                    continue  # a backlog: keep going without waiting
-            except POSTGRES_DOWN as err:  # one line per attempt, not a traceback a second
-                log.warning("dispatch loop paused, Postgres unreachable: %s", err)
-            except Exception:
-                log.exception("dispatch loop failed; retrying")
-            await self._sleep(interval, stop)
+    async def run_loop(
+        self, interval: float, stop: asyncio.Event, batch: int = 100, concurrency: int = 1
+    ) -> None:
+        """Dispatch queued events until `stop` is set, up to `concurrency` at a time.
 
-    async def _sleep(self, interval: float, stop: asyncio.Event) -> None:
-        """Wait `interval`, or less if stopped or woken by an ordered delivery."""
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        The path back after a Temporal outage, and with `accept_mode=queue` the only path. A
+        claimed batch holds at most one event of an ordered partition (the oldest queued), so
+        its events may go concurrently; the next of a partition is due once this one is out.
+        """
+        inflight: set[asyncio.Task[Outcome]] = set()
         try:
-            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            while not stop.is_set():
+                room = concurrency - len(inflight)
+                rows: list[InboxRow] = []
+                if room > 0:
+                    self.wake.clear()  # before the claim: a commit after it wakes the next one
+                    try:
+                        rows = await self.inbox.claim_due(min(batch, room), LOOP_LEASE)
+                    except POSTGRES_DOWN as err:  # one line per attempt, not a traceback
+                        log.warning("dispatch loop paused, Postgres unreachable: %s", err)
+                    except Exception:
+                        log.exception("dispatch loop failed; retrying")
+                    for row in rows:
+                        task = asyncio.create_task(self.dispatch(row))
+                        inflight.add(task)
+                        task.add_done_callback(inflight.discard)
+                # A full claim means a backlog: claim again as soon as a delivery frees room.
+                full = room <= 0 or (rows and len(rows) == min(batch, room))
+                await self._sleep(interval, stop, inflight if full else None)
+        finally:
+            if inflight:  # let deliveries in flight record their outcome
+                await asyncio.gather(*inflight, return_exceptions=True)
+
+    def notify(self) -> None:
+        """Wake the loop: an event was committed for it to deliver."""
+        self.wake.set()
+
+    async def _sleep(
+        self, interval: float, stop: asyncio.Event, busy: set[asyncio.Task[Outcome]] | None
+    ) -> None:
+        """Wait `interval`, or less if stopped, woken, or (when `busy`) a delivery finished."""
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        pending: set[asyncio.Future[Any]] = {*waiters, *(busy or ())}
+        try:
+            await asyncio.wait(pending, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
-            self.wake.clear()
+
+
+def start_options(
+    data: Any, meta: EventMeta, workflow_id: str, business_key: str | None, gateway_url: str
+) -> dict[str, Any]:
+    """What a run is started with besides its input: policies, search attributes, memo, texts."""
+    pairs = [
+        SearchAttributePair(sa.CORRELATION_ID, meta.correlation_id),
+        SearchAttributePair(sa.EVENT_TYPE, bounded(meta.type)),
+        SearchAttributePair(sa.EVENT_SOURCE, bounded(meta.source)),
+        SearchAttributePair(sa.EVENT_ID, bounded(meta.id)),
+        SearchAttributePair(sa.SAGA_STATUS, "running"),
+        SearchAttributePair(sa.TENANT, meta.tenant or DEFAULT_TENANT),
+    ]
+    if business_key:
+        pairs.append(SearchAttributePair(sa.BUSINESS_KEY, bounded(business_key)))
+    return {
+        "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+        # USE_EXISTING alone lets a late duplicate start a second run.
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "search_attributes": TypedSearchAttributes(pairs),
+        "memo": {"event": meta.model_dump(mode="json")},
+        "static_summary": run_summary(data, meta),
+        "static_details": run_details(meta, workflow_id, gateway_url),
+    }
 
 
 def event_meta(row: InboxRow) -> EventMeta:

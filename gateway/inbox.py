@@ -37,6 +37,34 @@ _NO_EARLIER_QUEUED = (
 )
 
 
+_INSERT = (
+    f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
+    f" partition_key, next_attempt_at, trace_context, tenant)"
+    f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11)"
+    f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
+)
+#: The insert, or else the row it collided with, in one statement.
+_INSERT_OR_GET = (
+    f"WITH new AS ({_INSERT})"
+    f" SELECT {_COLUMNS}, true AS fresh FROM new"
+    f" UNION ALL SELECT {_COLUMNS}, false AS fresh FROM inbox"
+    f" WHERE tenant = $11 AND source = $1 AND id = $2 AND NOT EXISTS (SELECT 1 FROM new)"
+)
+
+#: The insert of an ordered event: a waiting event (an earlier one of its partition is still
+#: queued) is the loop's at once, due now; the request owns the others for the lease ($9).
+_INSERT_ORDERED = (
+    f"WITH waits AS (SELECT EXISTS (SELECT 1 FROM inbox WHERE partition_key = $8"
+    f" AND status = 'queued') AS w)"
+    f" INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
+    f" partition_key, next_attempt_at, trace_context, tenant)"
+    f" SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
+    f" now() + CASE WHEN waits.w THEN interval '0' ELSE $9::interval END, $10::jsonb, $11"
+    f" FROM waits ON CONFLICT (tenant, source, id) DO NOTHING"
+    f" RETURNING {_COLUMNS}, (SELECT w FROM waits) AS waits"
+)
+
+
 @dataclass(frozen=True)
 class InboxRow:
     """One recorded event and where its dispatch stands."""
@@ -61,9 +89,9 @@ class InboxRow:
     tenant: str = DEFAULT_TENANT
 
     @classmethod
-    def from_record(cls, record: asyncpg.Record) -> InboxRow:
-        """Build from a database row."""
-        values = dict(record)
+    def from_record(cls, record: asyncpg.Record, skip: tuple[str, ...] = ()) -> InboxRow:
+        """Build from a database row (leaving out the columns named in `skip`)."""
+        values = {k: v for k, v in record.items() if k not in skip}
         if isinstance(values["event"], str):
             values["event"] = json.loads(values["event"])
         if isinstance(values.get("trace_context"), str):
@@ -95,37 +123,39 @@ class Inbox:
         when an earlier event of its partition is still queued (that one goes first), nor when
         the caller will not try (`inline=False`: Temporal is known to be down).
         """
-        async with self.pool.acquire() as conn, conn.transaction():
-            waits = False
-            if partition_key is not None:
+        args = (
+            event.source,
+            event.id,
+            event.type,
+            event.content_hash(),
+            json.dumps(event.as_json()),
+            correlation_id,
+            workflow_id,
+            partition_key,
+        )
+        extra = (json.dumps(trace_context) if trace_context else None, tenant)
+        if partition_key is None:
+            # Unordered: one statement, one round trip (no transaction around it), and on a
+            # duplicate the row already there in the same answer.
+            lease = INLINE_LEASE if inline else timedelta(0)
+            row = await self.pool.fetchrow(_INSERT_OR_GET, *args, lease, *extra)
+            if row is not None:
+                fresh = bool(row["fresh"])
+                return InboxRow.from_record(row, skip=("fresh",)), fresh, fresh and inline
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
                 # Serialises commits per partition, so arrival order is commit order.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", partition_key)
-                waits = await conn.fetchval(
-                    "SELECT EXISTS (SELECT 1 FROM inbox WHERE partition_key = $1"
-                    " AND status = 'queued')",
-                    partition_key,
+                # Its snapshot is taken after the lock: an earlier event of the partition that
+                # is still queued is seen, and then this one waits behind it.
+                row = await conn.fetchrow(
+                    _INSERT_ORDERED, *args, INLINE_LEASE if inline else timedelta(0), *extra
                 )
-            row = await conn.fetchrow(
-                f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id,"
-                f" workflow_id, partition_key, next_attempt_at, trace_context, tenant)"
-                f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval,"
-                f" $10::jsonb, $11)"
-                f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}",
-                event.source,
-                event.id,
-                event.type,
-                event.content_hash(),
-                json.dumps(event.as_json()),
-                correlation_id,
-                workflow_id,
-                partition_key,
-                # A waiting event is the loop's at once; the request owns the others a while.
-                INLINE_LEASE if inline and not waits else timedelta(0),
-                json.dumps(trace_context) if trace_context else None,
-                tenant,
-            )
-        if row is not None:
-            return InboxRow.from_record(row), True, inline and not waits
+            waits = row is not None and row["waits"]
+            if row is not None:
+                return InboxRow.from_record(row, skip=("waits",)), True, inline and not waits
+        # A duplicate (or, for the single statement, one committed by a request that raced
+        # this one after its snapshot was taken).
         existing = await self.get(event.source, event.id, tenant)
         assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing, False, False
@@ -162,15 +192,18 @@ class Inbox:
         )
         return InboxRow.from_record(row) if row else None
 
-    async def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> None:
-        """Record that the event reached its workflow."""
-        await self.pool.execute(
-            "UPDATE inbox SET status = $2, run_id = $3, dispatched_at = now(),"
-            " attempts = attempts + 1, last_error = NULL WHERE seq = $1",
+    async def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> bool:
+        """Record that the event reached its workflow; true if another of its partition waits."""
+        waiting = await self.pool.fetchval(
+            "UPDATE inbox i SET status = $2, run_id = $3, dispatched_at = now(),"
+            " attempts = attempts + 1, last_error = NULL WHERE seq = $1"
+            " RETURNING i.partition_key IS NOT NULL AND EXISTS (SELECT 1 FROM inbox p"
+            " WHERE p.partition_key = i.partition_key AND p.status = 'queued' AND p.seq > $1)",
             seq,
             status,
             run_id,
         )
+        return bool(waiting)
 
     async def mark_retry(self, seq: int, error: str, delay: timedelta) -> None:
         """Leave the event queued and try again after `delay`."""

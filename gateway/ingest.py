@@ -53,11 +53,15 @@ class Ingest:
         namespace: str,
         admission: Admission | None = None,
         vault: Vault | None = None,
+        *,
+        start_inline: bool = True,
     ) -> None:
         """Accept events for the workflows of `registry`, within `admission`'s bounds.
 
         With a `vault`, sensitive data fields are replaced by tokens before the event is kept.
+        `start_inline=False` (`accept_mode=queue`) leaves every delivery to the dispatcher loop.
         """
+        self.start_inline = start_inline
         self.admission = admission
         self.vault = vault
         self.registry = registry
@@ -183,7 +187,7 @@ class Ingest:
                 tenant=tenant,
                 # While Temporal is known to be down, answer `queued` at once, not after a
                 # dispatch attempt times out; the loop delivers it when Temporal is back.
-                inline=self.dispatcher.reachable(),
+                inline=self.start_inline and self.dispatcher.reachable(),
             )
         if not is_new:
             if row.content_hash != event.content_hash():
@@ -202,7 +206,8 @@ class Ingest:
             tenant,
             extra={"tenant": tenant},
         )
-        if not dispatch_now:  # queued for the loop: Temporal down, or an earlier event first
+        if not dispatch_now:  # queued for the loop: Temporal down, an earlier event first,
+            self.dispatcher.notify()  # or `accept_mode=queue`
             return Accepted(202, self.body(row))
         outcome = await self.dispatcher.dispatch(row)
         row = dataclasses.replace(row, status=outcome.status, run_id=outcome.run_id)

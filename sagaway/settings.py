@@ -74,6 +74,30 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: float = Field(
         1.0, description="How often the dispatcher looks for queued events."
     )
+    accept_mode: Literal["start", "queue"] = Field(
+        "start",
+        description="`start`: the request that commits an event also starts or signals its run, "
+        "and the 202 names the run. `queue`: the request only commits and answers `202 queued` "
+        "(no run id); dispatchers deliver from the inbox, several gateways sharing the work.",
+    )
+    inbox_retention_seconds: float = Field(
+        7 * 24 * 3600.0,
+        ge=0,
+        description="The dedup window: delivered events are pruned from the inbox this long "
+        "after delivery, and a duplicate arriving later is a new event. 0 keeps every event.",
+    )
+    inbox_prune_interval_seconds: float = Field(
+        60.0, gt=0, description="How often a gateway prunes the inbox."
+    )
+    dispatch_concurrency: int = Field(
+        32, ge=1, description="Deliveries the dispatcher has in flight at once."
+    )
+    eager_start: bool = Field(
+        False,
+        description="Run a worker inside the gateway process and ask Temporal to start each "
+        "run on it eagerly (the first workflow task comes back with the start): one round "
+        "trip less per run, for small deployments and `sagaway dev`.",
+    )
     log_level: str = Field("INFO", description="Log level of every process.")
     # observability
     log_format: Literal["console", "json"] = Field(

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.deps import PoolDep
 from gateway.inbox import Inbox
@@ -55,25 +55,44 @@ async def metrics(pool: PoolDep) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def install(app: FastAPI) -> None:
-    """Time every request, and count events refused before they could be routed."""
+class RequestTimer:
+    """ASGI middleware: every request's duration by method, route template and status.
 
-    @app.middleware("http")
-    async def time_requests(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's `BaseHTTPMiddleware` runs the
+    rest of the app in a task of its own with memory streams between, ~8% of the accept path.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request; the router leaves the matched route in `scope`."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, timed_send)
         finally:
-            route = request.scope.get("route")
+            route = scope.get("route")
             path = getattr(route, "path", None) or "(unmatched)"
-            REQUEST_SECONDS.labels(request.method, path, str(status)).observe(
+            REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(
                 time.perf_counter() - started
             )
+
+
+def install(app: FastAPI) -> None:
+    """Time every request, and count events refused before they could be routed."""
+    app.add_middleware(RequestTimer)
 
     on_problem = app.exception_handlers[Problem]
 

@@ -42,7 +42,10 @@ def gateway_transport(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.keep_alive_timeout_seconds,
         # h11 refuses a request whose head (request line + headers) is larger than this.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # h11, not httptools: httptools took a 20 MB header block without a bound.
         "http": "h11",
+        # uvloop when installed (a dependency on Linux and macOS), asyncio's loop otherwise.
+        "loop": "auto",
     }
     if settings.ssl_certfile:
         options |= {"ssl_certfile": settings.ssl_certfile, "ssl_keyfile": settings.ssl_keyfile}

@@ -11,31 +11,14 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client
-from temporalio.worker import PollerBehaviorAutoscaling, Worker
-
 from sagaway.app import App
 from sagaway.observability import saga_telemetry, tracing
 from sagaway.settings import Settings
 from sagaway.temporal.client import connect
 from sagaway.temporal.plugin import SagawayPlugin
+from sagaway.temporal.workers import build_worker
 
 log = logging.getLogger(__name__)
-
-
-def build_worker(
-    client: Client, task_queue: str, *, shutdown_grace: timedelta = timedelta(seconds=10)
-) -> Worker:
-    """A worker on `task_queue` for the app of `client`'s plugin."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        # Autoscaled pollers removed a ~5 s p99 tail on first workflow tasks on 2 cores.
-        workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
-        activity_task_poller_behavior=PollerBehaviorAutoscaling(),
-        # On shutdown the pollers stop at once; running activities get this long to finish.
-        graceful_shutdown_timeout=shutdown_grace,
-    )
 
 
 async def run_worker(app: App, settings: Settings, *, stop: asyncio.Event | None = None) -> None:

@@ -1,0 +1,49 @@
+"""`accept_mode=queue` with eager start: the request only commits; the gateway's own worker runs.
+
+One gateway process and no worker process: every saga below ran on the worker that eager start
+puts inside the gateway, and every delivery came from the dispatcher loop, since the 202s
+carry no run id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import post, wait_for_saga
+from tests.stack import Stack, order_event
+
+pytestmark = pytest.mark.slow
+
+
+async def test_queued_events_are_delivered_by_the_loop_to_the_gateways_own_worker(
+    stack: Stack, own_database_url: str, tmp_path: Path
+) -> None:
+    own = Stack(
+        own_database_url,
+        stack.temporal_address,
+        tmp_path,
+        services_url=stack.services_url,
+        extra_env={"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_EAGER_START": "true"},
+    )
+    try:
+        own.start("gateway")
+        async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
+            events = [order_event(sku="sku-queue-mode") for _ in range(6)]
+            answers = await asyncio.gather(*(post(gateway, e) for e in events))
+            for answer in answers:
+                assert answer.status_code == 202, answer.text
+                assert (answer.json()["status"], answer.json()["run_id"]) == ("queued", None)
+            for event in events:
+                run = await wait_for_saga(gateway, f"order-{event['data']['order_id']}")
+                # No stock of this sku: compensated; that the saga ran at all is the point.
+                assert run["saga"]["status"] in ("completed", "compensated")
+            again = await post(gateway, events[0])
+            assert again.status_code == 200
+            assert again.json()["status"] == "started"
+            assert again.json()["run_id"]
+    finally:
+        own.stop()
