@@ -32,14 +32,16 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode
 from temporalio.contrib.opentelemetry import TracingInterceptor
 
 from sagaway.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: Baggage keys: the event's ids travel with the trace into the worker and the services.
 BAGGAGE_CORRELATION_ID = "sagaway.correlation_id"
@@ -108,13 +110,69 @@ def _file_exporter(directory: Path, service: str) -> SpanExporter:
     return ConsoleSpanExporter(out=out, formatter=lambda span: span.to_json(indent=None) + "\n")
 
 
+def recording() -> bool:
+    """Whether the process's tracer provider records spans (some exporter is configured)."""
+    provider = trace.get_tracer_provider()
+    return isinstance(provider, TracerProvider) and provider.sampler is not ALWAYS_OFF
+
+
 def instrument_app(app: FastAPI) -> None:
-    """Trace `app`'s requests, taking an incoming `traceparent` as the parent."""
+    """Trace `app`'s requests, taking an incoming `traceparent` as the parent.
+
+    When nothing records spans, only the trace context is set per request (`TraceContext`):
+    the instrumentation's span, attribute and metric work for a span nobody keeps was a
+    fifth of the gateway's accept path in a profile.
+    """
+    if not recording():
+        app.add_middleware(TraceContext)
+        return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
     )
+
+
+class TraceContext:
+    """ASGI middleware: the request's W3C trace context (else a new trace id) as the current one.
+
+    What the instrumentation gives a process that records nothing: the ids that logs name and
+    that the event's dispatch carries on, without a span per request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request in its trace."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        carrier = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in scope["headers"]
+            if name in _W3C_HEADERS
+        }
+        ctx = propagate.extract(carrier) if carrier else context.Context()
+        if not trace.get_current_span(ctx).get_span_context().is_valid:
+            span = NonRecordingSpan(
+                SpanContext(
+                    trace_id=_IDS.generate_trace_id(),
+                    span_id=_IDS.generate_span_id(),
+                    is_remote=False,
+                )
+            )
+            ctx = trace.set_span_in_context(span, ctx)
+        token = context.attach(ctx)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            context.detach(token)
+
+
+_W3C_HEADERS = frozenset((b"traceparent", b"tracestate", b"baggage"))
+_IDS = RandomIdGenerator()
 
 
 def instrument_httpx(client: httpx.AsyncClient) -> None:
