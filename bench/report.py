@@ -80,6 +80,7 @@ def to_json(bench: Bench) -> dict[str, Any]:
             "concurrency": bench.concurrency,
             "batch_size": bench.batch_size,
             "parked": bench.parked,
+            "inbox_rows": bench.inbox_rows,
         },
         "figures": [f.as_json() for f in bench.figures],
         "series": {
@@ -87,6 +88,7 @@ def to_json(bench: Bench) -> dict[str, Any]:
             for scenario, group in bench.series.items()
         },
         "memory": bench.memory,
+        "extra": bench.extra,
         "notes": bench.notes,
     }
 
@@ -140,6 +142,8 @@ def write(bench: Bench, results_dir: Path, console: Console) -> Path:
                 f"with {m['parked']} open runs = {m['kb_per_open_run']:.1f} KiB/run"
             )
     console.print(table(bench.figures))
+    for name, values in bench.extra.items():
+        console.print(f"{name}: " + " · ".join(f"{k} {v}" for k, v in values.items()))
     for name, group in bench.series.items():
         for variant, series in group.items():
             if series.errors:

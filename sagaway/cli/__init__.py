@@ -113,20 +113,25 @@ BENCH_MISSING = (
 
 @app.command()
 def bench(
-    duration: float = typer.Option(4.0, help="Seconds each measured round lasts."),
+    duration: float = typer.Option(3.0, help="Seconds each measured round lasts."),
     rounds: int = typer.Option(2, help="Alternating A/B rounds per variant."),
     concurrency: int = typer.Option(16, help="Operations in flight (connections, runs)."),
     batch_size: int = typer.Option(10, help="Events per batch-mode POST."),
-    parked: int = typer.Option(1000, help="Sagas parked in their cancel window (memory)."),
+    parked: int = typer.Option(400, help="Sagas parked in their cancel window (memory)."),
+    inbox_rows: int = typer.Option(
+        1_000_000, help="Delivered events in the big inbox (inbox scenario)."
+    ),
     scenario: list[str] = typer.Option(  # noqa: B008
-        [], help="Scenario(s) to run: ingest, e2e, layers, memory, scale (default: all)."
+        [],
+        help="Scenario(s) to run: ingest, e2e, layers, memory, accept, inbox, scale "
+        "(default: all but scale).",
     ),
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
 ) -> None:
     """Benchmark Sagaway against the bare platform on a stack of its own; print and plot."""
     try:
         from bench.run import BenchOptions, run
-        from bench.scenarios import SCENARIOS
+        from bench.scenarios import DEFAULT_SCENARIOS
     except ImportError as err:
         typer.echo(f"{BENCH_MISSING}\n(missing: {err.name})", err=True)
         raise typer.Exit(2) from None
@@ -138,7 +143,8 @@ def bench(
             concurrency=concurrency,
             batch_size=batch_size,
             parked=parked,
-            scenarios=tuple(scenario) or SCENARIOS,
+            inbox_rows=inbox_rows,
+            scenarios=tuple(scenario) or DEFAULT_SCENARIOS,
             results_dir=Path(results_dir),
         )
     )

@@ -23,14 +23,15 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
         concurrency=2,
         batch_size=3,
         parked=5,
-        scenarios=("ingest", "e2e", "memory"),
+        inbox_rows=2_000,
+        scenarios=("ingest", "e2e", "memory", "accept", "inbox"),
         results_dir=tmp_path / "results",
     )
     out = Console(file=(tmp_path / "table.txt").open("w"), width=200)
     path = await run_bench(options, out)
 
     results = json.loads(path.read_text())
-    for scenario in ("ingest", "e2e"):
+    for scenario in ("ingest", "e2e", "accept", "inbox size"):
         for variant, series in results["series"][scenario].items():
             # errors: refused posts, and runs that ended otherwise than expected
             assert series["events"] > 0, (scenario, variant)
@@ -41,6 +42,12 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     assert ("compensation end to end", "p99 ms") in figures
     assert ("ingest batch", "events/s") in figures
     assert results["memory"]["saga"]["parked"] == 5
+    assert ("accept path vs bare FastAPI", "events/s") in figures
+    assert ("accept path, inbox of 2,000 rows vs empty", "events/s") in figures
+    lag = results["extra"]["accept lag"]
+    assert lag["started"] == lag["events"] > 0 and lag["refused"] == 0
+    assert 0 < lag["p50_ms"] <= lag["p99_ms"]
+    assert results["extra"]["run"]["elapsed_s"] > 0
     assert (path.parent / "results.png").stat().st_size > 10_000
     assert "saga end to end" in (tmp_path / "table.txt").read_text()
 
