@@ -1,7 +1,8 @@
 """The accept path alone (`accept_mode=queue`) vs a bare FastAPI endpoint, and the lag behind it.
 
-With `accept_mode=queue` a request validates, commits and answers `202 queued`; the gateway's
-dispatcher loop starts the run afterwards. Two figures: the accept rate against a FastAPI
+With `accept_mode=queue` a request validates, commits and answers `202 queued`; a `sagaway
+dispatcher` process (the gateway runs no loop: `SAGAWAY_GATEWAY_DISPATCH=false`) starts the
+run afterwards, on the same two cores. Two figures: the accept rate against a FastAPI
 endpoint that only parses the JSON (the HTTP ceiling of the same server), and the lag from
 commit to run started (`dispatched_at - received_at` of each inbox row) at a rate Temporal
 keeps up with, so it measures the loop and not a growing backlog.
@@ -19,7 +20,8 @@ from bench.driver import HttpConnection
 from bench.scenarios import Bench, accepted, bare_server, http_op, post_orders
 from bench.workload import STRUCTURED
 
-QUEUE_MODE = {"SAGAWAY_ACCEPT_MODE": "queue"}
+#: Gateways that only accept; dispatcher processes deliver.
+QUEUE_MODE = {"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_GATEWAY_DISPATCH": "false"}
 #: Events a second for the lag: well under what the dev server starts on 2 cores (~60/s).
 LAG_RATE = 20.0
 LAG_SECONDS = 5.0
@@ -38,6 +40,7 @@ async def accept(bench: Bench) -> None:
     """Accept rate in queue mode vs bare FastAPI; then the commit → run-started lag."""
     cfg = await bench.config("queue", QUEUE_MODE)
     url, bare = await asyncio.gather(bench.gateway(cfg, "sink"), bare_server(bench))
+    await bench.dispatcher(cfg, "sink")
     orders = bench.orders
     ours, close_ours = post_orders(bench, [url])
     base, close_base = http_op(bench, [bare.url], orders.body, STRUCTURED, accepted)
@@ -52,10 +55,13 @@ async def accept(bench: Bench) -> None:
         target=("min", 0.5),
     )
     # Its backlog is the closed loop's surplus: stop it, so its dispatching burdens nothing.
-    await bench.stack.stop_proc(f"{cfg.name}-gw-sink")
+    for proc in ("gw-sink", "dispatcher-sink"):
+        await bench.stack.stop_proc(f"{cfg.name}-{proc}")
     lag_url = await bench.gateway(cfg, "lag")
+    await bench.dispatcher(cfg, "lag")
     bench.extra["accept lag"] = await _lag(bench, lag_url, cfg.databases["lag"])
-    await bench.stack.stop_proc(f"{cfg.name}-gw-lag")
+    for proc in ("gw-lag", "dispatcher-lag"):
+        await bench.stack.stop_proc(f"{cfg.name}-{proc}")
 
 
 async def _lag(bench: Bench, url: str, database_url: str) -> dict[str, Any]:
@@ -99,6 +105,6 @@ async def _lag(bench: Bench, url: str, database_url: str) -> dict[str, Any]:
         "events": count,
         "refused": len(refused),
         "started": int(row["n"]),
-        "p50_ms": float(row["p50"] or 0.0),
-        "p99_ms": float(row["p99"] or 0.0),
+        "p50_ms": round(float(row["p50"] or 0.0), 1),
+        "p99_ms": round(float(row["p99"] or 0.0), 1),
     }

@@ -1,7 +1,7 @@
 """Ingest with a million delivered events in the inbox vs an empty inbox.
 
-Both gateways run in queue mode, so a request is the accept path alone: whatever the inbox's
-size costs (the dedup index, the dispatcher's and the backlog's queries) is not hidden behind
+Both gateways only accept (queue mode, no dispatcher), so a request is the accept path alone:
+whatever the inbox's size costs (the dedup index, the backlog's queries) is not hidden behind
 the Temporal start. The big inbox is filled while the memory scenario parks its runs
 (`prepare`), so the fill costs the run no extra minute.
 """

@@ -50,6 +50,30 @@ def table(figures: list[Figure]) -> Table:
     return out
 
 
+def markdown(bench: Bench) -> str:
+    """The figures as the Markdown table of the performance page, with the run's facts."""
+    run = bench.extra.get("run", {})
+    lines = [
+        f"Run of {run.get('date', '?')} at commit `{run.get('commit', '?')}`, "
+        f"{run.get('elapsed_s', 0):.0f} s in all; {machine()['cpus']} cores.",
+        "",
+        "| figure | unit | baseline | ours | ratio | target |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in bench.figures:
+        target = "" if f.target is None else f"{'≥' if f.target[0] == 'min' else '≤'} {f.target[1]}"
+        mark = {True: " ✓", False: " ✗", None: ""}[f.met]
+        lines.append(
+            f"| {f.name} | {f.unit} | {f.baseline_label} {_fmt(f.baseline)} "
+            f"| {f.ours_label} {_fmt(f.ours)} | {f.ratio:.2f} | {target}{mark} |"
+        )
+    for name, values in bench.extra.items():
+        if name != "run":
+            lines.append("")
+            lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    return "\n".join(lines) + "\n"
+
+
 def cpu_table(name: str, series: dict[str, Series]) -> Table:
     """Per variant: throughput, latency, and each busy process's share of one core."""
     out = Table(title=f"{name}: where the time goes (CPU as share of one core)")
@@ -152,6 +176,7 @@ def write(bench: Bench, results_dir: Path, console: Console) -> Path:
         console.print(f"note: {note}")
     path = results_dir / "results.json"
     path.write_text(json.dumps(to_json(bench), indent=2))
+    (results_dir / "results.md").write_text(markdown(bench))
     plot(bench, results_dir / "results.png")
     console.print(f"wrote {path} and {results_dir / 'results.png'}")
     return path

@@ -237,6 +237,19 @@ class Bench:
                 self.headers[proc.url] = await cfg.prepare(db)
         return self.stack.procs[name].url
 
+    async def dispatcher(self, cfg: Config, role: str) -> str:
+        """Start a `sagaway dispatcher` for `cfg`'s `role` gateway's inbox once; its name."""
+        name = f"{cfg.name}-dispatcher-{role}"
+        if name not in self.stack.procs:
+            queue = cfg.sink_queue if role.startswith("sink") else cfg.main_queue
+            env = cfg.env | {
+                "SAGAWAY_TASK_QUEUE": queue,
+                "SAGAWAY_DATABASE_URL": cfg.databases[role],
+            }
+            self.say(f"starting {name}")
+            await self.stack.spawn(name, "dispatcher", env)
+        return name
+
     async def worker(self, cfg: Config, role: str = "1", *, queue: str | None = None) -> str:
         """Start `cfg`'s worker `role` on its main queue (or `queue`) once; its process name."""
         name = f"{cfg.name}-worker-{role}"

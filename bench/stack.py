@@ -126,7 +126,7 @@ class BenchStack:
         if part in ("gateway", "services"):
             env["SAGAWAY_SERVICES_PORT" if part == "services" else "SAGAWAY_PORT"] = str(port)
             command = [sys.executable, "-m", "sagaway", part]
-        elif part == "worker":
+        elif part in ("worker", "dispatcher"):
             command = [sys.executable, "-m", "sagaway", part]
         elif part == "bare":
             command = [sys.executable, "-m", "bench.bare", str(port)]
@@ -139,7 +139,7 @@ class BenchStack:
         try:
             if http:
                 await self._wait_http(proc, "/healthz" if part == "services" else "/livez")
-            elif "SAGAWAY_TASK_QUEUE" in overrides:
+            elif part != "dispatcher" and "SAGAWAY_TASK_QUEUE" in overrides:
                 await self._wait_polling(proc, overrides["SAGAWAY_TASK_QUEUE"])
         except Exception:
             await self.stop_proc(name)

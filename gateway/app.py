@@ -12,13 +12,13 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
 from gateway import migrations, openapi_doc, problems
 from gateway.admission import Admission
 from gateway.auth import Authenticator
+from gateway.database import open_pool
 from gateway.dispatcher import Dispatcher
 from gateway.inbox import POSTGRES_DOWN, Inbox
 from gateway.ingest import Ingest
@@ -49,7 +49,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        pool = await _pool(settings)
+        pool = await open_pool(settings)
         async with pool.acquire() as conn:
             await migrations.migrate(conn)
         # Lazy: the gateway starts and queues events even while Temporal is down. With eager
@@ -87,15 +87,14 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         stop = asyncio.Event()
-        loop = asyncio.create_task(
-            dispatcher.run_loop(
+        tasks: list[asyncio.Task[None]] = []
+        if settings.gateway_dispatch:
+            loop = dispatcher.run_loop(
                 settings.dispatch_interval_seconds,
                 stop,
                 concurrency=settings.dispatch_concurrency,
-            ),
-            name="dispatcher",
-        )
-        tasks = [loop]
+            )
+            tasks.append(asyncio.create_task(loop, name="dispatcher"))
         if settings.inbox_retention_seconds:
             window = timedelta(seconds=settings.inbox_retention_seconds)
             tasks.append(
@@ -146,19 +145,3 @@ async def _postgres_down(request: Request, exc: Exception) -> Response:
         headers={"Retry-After": "5"},
     )
     return problem.response(request.url.path)
-
-
-async def _pool(settings: Settings) -> asyncpg.Pool:
-    if not settings.database_url:
-        raise RuntimeError("SAGAWAY_DATABASE_URL is not set (sagaway dev sets it for you)")
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=2, max_size=20, reset=_no_reset
-    )
-    assert pool is not None
-    return pool
-
-
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """Keep the session as it is when a connection goes back to the pool."""
-    # asyncpg still rolls back an open transaction; the full reset (RESET ALL, UNLISTEN, ...)
-    # undoes state the gateway never sets and cost ~6% of the accept path in a profile.

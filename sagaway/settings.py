@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     inbox_prune_interval_seconds: float = Field(
         60.0, gt=0, description="How often a gateway prunes the inbox."
     )
+    gateway_dispatch: bool = Field(
+        True,
+        description="Run the dispatcher loop in each gateway. False: `sagaway dispatcher` "
+        "processes deliver queued events instead (the gateway then only accepts).",
+    )
     dispatch_concurrency: int = Field(
         32, ge=1, description="Deliveries the dispatcher has in flight at once."
     )

@@ -51,6 +51,14 @@ def worker(app_spec: AppOption = None) -> None:
 
 
 @app.command()
+def dispatcher(app_spec: AppOption = None) -> None:
+    """Deliver queued inbox events to Temporal, beside gateways that only accept."""
+    served, settings = chosen_app(app_spec)
+    logs.configure(settings.log_level, "dispatcher")
+    processes.serve_dispatcher(settings, served)
+
+
+@app.command()
 def services() -> None:
     """Run the demo services alone, against SAGAWAY_DATABASE_URL."""
     settings = get_settings()

@@ -69,6 +69,22 @@ def serve_services(settings: Settings) -> None:
     )
 
 
+def serve_dispatcher(settings: Settings, app: App) -> None:
+    """Run `app`'s dispatcher loop until SIGINT/SIGTERM, letting deliveries in flight finish."""
+    from gateway.dispatch_process import run_dispatcher
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_dispatcher(app, settings, stop)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    _exit_without_finalizing()
+
+
 def serve_worker(settings: Settings, app: App) -> None:
     """Run `app`'s worker until SIGINT/SIGTERM, letting running activities finish."""
     from sagaway.runtime.worker import run_worker

@@ -50,6 +50,7 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     assert results["extra"]["run"]["elapsed_s"] > 0
     assert (path.parent / "results.png").stat().st_size > 10_000
     assert "saga end to end" in (tmp_path / "table.txt").read_text()
+    assert "| saga end to end | events/s |" in (path.parent / "results.md").read_text()
 
 
 def test_sagaway_bench_outside_a_checkout_says_what_to_install(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""`accept_mode=queue` with eager start: the request only commits; the gateway's own worker runs.
+"""`accept_mode=queue`: the request only commits; the loop or a dispatcher process delivers.
 
-One gateway process and no worker process: every saga below ran on the worker that eager start
-puts inside the gateway, and every delivery came from the dispatcher loop, since the 202s
-carry no run id.
+With eager start and no worker process, every saga of the first test ran on the worker that
+eager start puts inside the gateway; in the second, nothing runs until a `sagaway dispatcher`
+process starts, since the gateway runs no loop.
 """
 
 from __future__ import annotations
@@ -45,5 +45,32 @@ async def test_queued_events_are_delivered_by_the_loop_to_the_gateways_own_worke
             assert again.status_code == 200
             assert again.json()["status"] == "started"
             assert again.json()["run_id"]
+    finally:
+        own.stop()
+
+
+async def test_a_dispatcher_process_delivers_for_gateways_that_only_accept(
+    stack: Stack, own_database_url: str, tmp_path: Path
+) -> None:
+    own = Stack(
+        own_database_url,
+        stack.temporal_address,
+        tmp_path,
+        services_url=stack.services_url,
+        extra_env={"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_GATEWAY_DISPATCH": "false"},
+    )
+    try:
+        own.start("gateway", "worker")
+        async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
+            events = [order_event(sku="sku-dispatcher") for _ in range(4)]
+            for event in events:
+                assert (await post(gateway, event)).json()["status"] == "queued"
+            await asyncio.sleep(2)  # four dispatch intervals: nobody delivers yet
+            first = f"order-{events[0]['data']['order_id']}"
+            assert (await gateway.get(f"/runs/{first}")).status_code == 404
+            own.start("dispatcher")
+            for event in events:
+                run = await wait_for_saga(gateway, f"order-{event['data']['order_id']}")
+                assert run["saga"]["status"] in ("completed", "compensated")
     finally:
         own.stop()
