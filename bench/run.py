@@ -40,11 +40,11 @@ ORDER = ("e2e", "memory", "scale", "layers", "inbox", "accept", "ingest")
 class BenchOptions:
     """How big and which: seconds per round, rounds, concurrency, scenarios, results folder."""
 
-    duration: float = 3.0
+    duration: float = 2.5
     rounds: int = 2
     concurrency: int = 16
     batch_size: int = 10
-    parked: int = 400
+    parked: int = 300
     inbox_rows: int = 1_000_000
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
     results_dir: Path = Path("bench-results")

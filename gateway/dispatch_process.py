@@ -14,7 +14,7 @@ import logging
 from gateway import migrations
 from gateway.database import open_pool
 from gateway.dispatcher import Dispatcher
-from gateway.inbox import Inbox
+from gateway.inbox import CHANNEL, Inbox
 from sagaway.app import App
 from sagaway.observability import tracing
 from sagaway.settings import Settings
@@ -44,9 +44,18 @@ async def run_dispatcher(app: App, settings: Settings, stop: asyncio.Event) -> N
             settings.task_queue,
             gateway_url=settings.effective_gateway_url,
         )
+        # Woken by the gateways' notifications; the interval remains for missed ones (a
+        # notification sent while this connection was down is lost) and for retries.
+        listener = await pool.acquire()
+        await listener.add_listener(CHANNEL, lambda *_: dispatcher.notify())
         log.info("dispatcher for %s delivering to %r", app.name, settings.task_queue)
-        await dispatcher.run_loop(
-            settings.dispatch_interval_seconds, stop, concurrency=settings.dispatch_concurrency
-        )
+        try:
+            await dispatcher.run_loop(
+                settings.dispatch_interval_seconds,
+                stop,
+                concurrency=settings.dispatch_concurrency,
+            )
+        finally:
+            await pool.release(listener)
     finally:
         await pool.close()

@@ -121,11 +121,11 @@ BENCH_MISSING = (
 
 @app.command()
 def bench(
-    duration: float = typer.Option(3.0, help="Seconds each measured round lasts."),
+    duration: float = typer.Option(2.5, help="Seconds each measured round lasts."),
     rounds: int = typer.Option(2, help="Alternating A/B rounds per variant."),
     concurrency: int = typer.Option(16, help="Operations in flight (connections, runs)."),
     batch_size: int = typer.Option(10, help="Events per batch-mode POST."),
-    parked: int = typer.Option(400, help="Sagas parked in their cancel window (memory)."),
+    parked: int = typer.Option(300, help="Sagas parked in their cancel window (memory)."),
     inbox_rows: int = typer.Option(
         1_000_000, help="Delivered events in the big inbox (inbox scenario)."
     ),
