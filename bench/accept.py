@@ -24,7 +24,8 @@ from bench.workload import STRUCTURED
 QUEUE_MODE = {"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_GATEWAY_DISPATCH": "false"}
 #: Events a second for the lag: well under what the dev server starts on 2 cores (~60/s).
 LAG_RATE = 20.0
-LAG_SECONDS = 5.0
+#: The lag's load lasts this many rounds' durations (5 s at the default 2.5 s).
+LAG_ROUNDS = 2.0
 DRAIN_TIMEOUT = 60.0
 
 _LAG = (
@@ -74,7 +75,7 @@ async def _drained(db: asyncpg.Connection) -> None:
 
 
 async def _lag(bench: Bench, url: str, database_url: str) -> dict[str, Any]:
-    """Post at `LAG_RATE` for `LAG_SECONDS`, wait for every run to start, read the lags."""
+    """Post at `LAG_RATE` for two rounds' time, wait for every run to start, read the lags."""
     bench.say(f"accept: commit → run-started lag at {LAG_RATE:g} events/s")
     offset = bench.next_ids(1_000_000)
     connections = [HttpConnection(url) for _ in range(8)]
@@ -98,7 +99,7 @@ async def _lag(bench: Bench, url: str, database_url: str) -> dict[str, Any]:
     finally:
         await db.close()
     senders = [asyncio.create_task(sender(c)) for c in connections]
-    count = int(LAG_RATE * LAG_SECONDS)
+    count = max(10, int(LAG_RATE * LAG_ROUNDS * bench.duration))
     started = time.monotonic()
     for n in range(count):
         pending.put_nowait(n)
