@@ -13,6 +13,7 @@ import os
 import signal
 import ssl
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import uvicorn
@@ -73,28 +74,25 @@ def serve_dispatcher(settings: Settings, app: App) -> None:
     """Run `app`'s dispatcher loop until SIGINT/SIGTERM, letting deliveries in flight finish."""
     from gateway.dispatch_process import run_dispatcher
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await run_dispatcher(app, settings, stop)
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
-    _exit_without_finalizing()
+    _run_until_signalled(lambda stop: run_dispatcher(app, settings, stop))
 
 
 def serve_worker(settings: Settings, app: App) -> None:
     """Run `app`'s worker until SIGINT/SIGTERM, letting running activities finish."""
     from sagaway.runtime.worker import run_worker
 
+    _run_until_signalled(lambda stop: run_worker(app, settings, stop=stop))
+
+
+def _run_until_signalled(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    """Run `body(stop)` with SIGINT/SIGTERM setting `stop`; then exit at once (see below)."""
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(app, settings, stop=stop)
+        await body(stop)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())

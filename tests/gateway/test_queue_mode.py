@@ -19,16 +19,21 @@ from tests.stack import Stack, order_event
 pytestmark = pytest.mark.slow
 
 
+def _own(stack: Stack, database_url: str, log_dir: Path, **env: str) -> Stack:
+    """A stack of its own inbox and task queue in queue mode, on the session's servers."""
+    return Stack(
+        database_url,
+        stack.temporal_address,
+        log_dir,
+        services_url=stack.services_url,
+        extra_env={"SAGAWAY_ACCEPT_MODE": "queue", **env},
+    )
+
+
 async def test_queued_events_are_delivered_by_the_loop_to_the_gateways_own_worker(
     stack: Stack, own_database_url: str, tmp_path: Path
 ) -> None:
-    own = Stack(
-        own_database_url,
-        stack.temporal_address,
-        tmp_path,
-        services_url=stack.services_url,
-        extra_env={"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_EAGER_START": "true"},
-    )
+    own = _own(stack, own_database_url, tmp_path, SAGAWAY_EAGER_START="true")
     try:
         own.start("gateway")
         async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
@@ -52,13 +57,7 @@ async def test_queued_events_are_delivered_by_the_loop_to_the_gateways_own_worke
 async def test_a_dispatcher_process_delivers_for_gateways_that_only_accept(
     stack: Stack, own_database_url: str, tmp_path: Path
 ) -> None:
-    own = Stack(
-        own_database_url,
-        stack.temporal_address,
-        tmp_path,
-        services_url=stack.services_url,
-        extra_env={"SAGAWAY_ACCEPT_MODE": "queue", "SAGAWAY_GATEWAY_DISPATCH": "false"},
-    )
+    own = _own(stack, own_database_url, tmp_path, SAGAWAY_GATEWAY_DISPATCH="false")
     try:
         own.start("gateway", "worker")
         async with httpx.AsyncClient(base_url=own.gateway_url, timeout=30) as gateway:
