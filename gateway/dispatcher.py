@@ -185,6 +185,15 @@ class Dispatcher:
         its events may go concurrently; the next of a partition is due once this one is out.
         """
         inflight: set[asyncio.Task[Outcome]] = set()
+
+        def finished(task: asyncio.Task[Outcome]) -> None:
+            inflight.discard(task)
+            error = None if task.cancelled() else task.exception()
+            if isinstance(error, POSTGRES_DOWN):  # the row stays leased; retried after it
+                log.warning("delivery not recorded, Postgres unreachable: %s", error)
+            elif error is not None:
+                log.error("delivery failed; retried after its lease", exc_info=error)
+
         try:
             while not stop.is_set():
                 room = concurrency - len(inflight)
@@ -200,7 +209,7 @@ class Dispatcher:
                     for row in rows:
                         task = asyncio.create_task(self.dispatch(row))
                         inflight.add(task)
-                        task.add_done_callback(inflight.discard)
+                        task.add_done_callback(finished)
                 # A full claim means a backlog: claim again as soon as a delivery frees room.
                 full = room <= 0 or (rows and len(rows) == min(batch, room))
                 await self._sleep(interval, stop, inflight if full else None)
