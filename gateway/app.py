@@ -84,7 +84,6 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             Admission(inbox, settings),
             api.state.vault if api.state.vault.enabled else None,
             start_inline=settings.accept_mode == "start",
-            notify_dispatchers=not settings.gateway_dispatch,
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         stop = asyncio.Event()

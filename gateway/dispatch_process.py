@@ -44,8 +44,8 @@ async def run_dispatcher(app: App, settings: Settings, stop: asyncio.Event) -> N
             settings.task_queue,
             gateway_url=settings.effective_gateway_url,
         )
-        # Woken by the gateways' notifications; the interval remains for missed ones (a
-        # notification sent while this connection was down is lost) and for retries.
+        # Woken by every insert of an event due now (a trigger, migration 006); the interval
+        # remains for missed ones (sent while this connection was down) and for retries.
         listener = await pool.acquire()
         await listener.add_listener(CHANNEL, lambda *_: dispatcher.notify())
         log.info("dispatcher for %s delivering to %r", app.name, settings.task_queue)

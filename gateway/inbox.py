@@ -24,7 +24,7 @@ POSTGRES_DOWN: tuple[type[Exception], ...] = (
 )
 
 
-#: The channel a gateway that runs no loop notifies when it leaves an event to dispatchers.
+#: The channel an insert of an event due now notifies (migration 006), for dispatchers.
 CHANNEL = "sagaway_inbox"
 #: How long the request that committed an event owns its dispatch before the loop may take it.
 INLINE_LEASE = timedelta(seconds=15)
@@ -161,10 +161,6 @@ class Inbox:
         existing = await self.get(event.source, event.id, tenant)
         assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing, False, False
-
-    async def notify(self) -> None:
-        """Tell dispatcher processes listening on `CHANNEL` that an event is due."""
-        await self.pool.execute("SELECT pg_notify($1, '')", CHANNEL)
 
     async def backlog(self) -> tuple[int, float]:
         """How many events are queued, and how old in seconds the oldest is."""

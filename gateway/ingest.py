@@ -55,16 +55,13 @@ class Ingest:
         vault: Vault | None = None,
         *,
         start_inline: bool = True,
-        notify_dispatchers: bool = False,
     ) -> None:
         """Accept events for the workflows of `registry`, within `admission`'s bounds.
 
         With a `vault`, sensitive data fields are replaced by tokens before the event is kept.
-        `start_inline=False` (`accept_mode=queue`) leaves every delivery to the dispatcher loop;
-        `notify_dispatchers` wakes `sagaway dispatcher` processes for each event left to them.
+        `start_inline=False` (`accept_mode=queue`) leaves every delivery to the dispatcher loop.
         """
         self.start_inline = start_inline
-        self.notify_dispatchers = notify_dispatchers
         self.admission = admission
         self.vault = vault
         self.registry = registry
@@ -210,9 +207,8 @@ class Ingest:
             extra={"tenant": tenant},
         )
         if not dispatch_now:  # queued for the loop: Temporal down, an earlier event first,
-            self.dispatcher.notify()  # or `accept_mode=queue`
-            if self.notify_dispatchers:  # the loop is in other processes
-                await self.inbox.notify()
+            # or `accept_mode=queue`. Other processes' loops hear of it from Postgres.
+            self.dispatcher.notify()
             return Accepted(202, self.body(row))
         outcome = await self.dispatcher.dispatch(row)
         row = dataclasses.replace(row, status=outcome.status, run_id=outcome.run_id)

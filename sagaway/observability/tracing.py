@@ -119,7 +119,8 @@ def recording() -> bool:
 def instrument_app(app: FastAPI) -> None:
     """Trace `app`'s requests, taking an incoming `traceparent` as the parent.
 
-    When nothing records spans, only the trace context is set per request (`TraceContext`):
+    Call it after `configure_tracing`: whether spans are recorded decides how. When nothing
+    records spans, only the trace context is set per request (`TraceContext`):
     the instrumentation's span, attribute and metric work for a span nobody keeps was a
     fifth of the gateway's accept path in a profile.
     """
