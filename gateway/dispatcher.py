@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -28,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from gateway import metrics, spans
 from gateway.ce_types import parse_timestamp
+from gateway.flow_control import FlowEngine
 from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
 from sagaway import search_attributes as sa
 from sagaway.events import EventMeta
@@ -37,7 +39,7 @@ from sagaway.observability.correlation import correlation_id as correlation_var
 from sagaway.schemas.versions import Catalog, UnknownSchema
 from sagaway.temporal.summaries import run_details, run_summary
 from sagaway.tenancy import DEFAULT_TENANT
-from sagaway.triggers import Registry, UnknownEventType
+from sagaway.triggers import Registry, Trigger, UnknownEventType
 
 log = logging.getLogger("sagaway.gateway.dispatch")
 
@@ -85,6 +87,8 @@ class Dispatcher:
         #: Set when a delivery may have unblocked the next event of an ordered partition.
         self.wake = asyncio.Event()
         self._down_until = 0.0
+        #: Flow control of the triggers that declare it (inactive when none does).
+        self.flow = FlowEngine(client, registry, inbox.pool, self.notify)
 
     def reachable(self) -> bool:
         """False for a moment after a delivery failed: requests then queue without trying."""
@@ -126,6 +130,8 @@ class Dispatcher:
         self._down_until = 0.0
         if await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id):
             self.wake.set()  # the next event of its partition is due now
+        if row.type in self.flow.controlled:
+            await self.flow.delivered(row, outcome.run_id)
         log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)
         return outcome
 
@@ -136,8 +142,13 @@ class Dispatcher:
             raise _Permanent("no-route", f"no workflow listens to {row.type!r}") from None
         try:
             # Read in the version it was written in, upcast to the one the workflow takes.
-            event = row.event
-            data = self.schemas.load(row.type, event.get("data"), event.get("dataschema")).data
+            takes_list = trigger.flow is not None and trigger.flow.takes_list
+            # A batch (or a debounce keeping all): every event of the window, in order.
+            events = await self.flow.window(row) if takes_list else [row.event]
+            items = [
+                self.schemas.load(row.type, e.get("data"), e.get("dataschema")).data for e in events
+            ]
+            data: Any = items if takes_list else items[0]
         except UnknownSchema as err:  # its version was removed since it was accepted
             raise _Permanent("unknown-schema", str(err)) from None
         except ValidationError as err:  # the schema changed since the event was accepted
@@ -152,8 +163,9 @@ class Dispatcher:
                     task_queue=self.task_queue,
                     rpc_timeout=RPC_TIMEOUT,
                     request_eager_start=self.eager,
+                    priority=priority(trigger, items[0], meta),
                     **start_options(
-                        data,
+                        items[0],
                         meta,
                         row.workflow_id,
                         trigger.render_business_key(data, meta),
@@ -185,6 +197,8 @@ class Dispatcher:
         its events may go concurrently; the next of a partition is due once this one is out.
         """
         inflight: set[asyncio.Task[Outcome]] = set()
+        loop = asyncio.get_running_loop()
+        last_pass = 0.0
 
         def finished(task: asyncio.Task[Outcome]) -> None:
             inflight.discard(task)
@@ -210,12 +224,28 @@ class Dispatcher:
                         task = asyncio.create_task(self.dispatch(row))
                         inflight.add(task)
                         task.add_done_callback(finished)
+                if self.flow.active and (self.flow.due() or loop.time() - last_pass >= interval):
+                    last_pass = loop.time()
+                    try:
+                        await self.flow.release()
+                    except POSTGRES_DOWN as err:
+                        log.warning("flow control paused, Postgres unreachable: %s", err)
+                    except Exception:
+                        log.exception("flow control pass failed; retrying")
                 # A full claim means a backlog: claim again as soon as a delivery frees room.
                 full = room <= 0 or (rows and len(rows) == min(batch, room))
-                await self._sleep(interval, stop, inflight if full else None)
+                await self._sleep(self._nap(interval), stop, inflight if full else None)
         finally:
             if inflight:  # let deliveries in flight record their outcome
                 await asyncio.gather(*inflight, return_exceptions=True)
+            await self.flow.close()
+
+    def _nap(self, interval: float) -> float:
+        """The loop's sleep: the interval, or less when a throttle refills or a window closes."""
+        due = self.flow.next_due
+        if due is None:
+            return interval
+        return min(interval, max(due - asyncio.get_running_loop().time(), 0.0))
 
     def notify(self) -> None:
         """Wake the loop: an event was committed for it to deliver."""
@@ -257,6 +287,18 @@ def start_options(
         "static_summary": run_summary(data, meta),
         "static_details": run_details(meta, workflow_id, gateway_url),
     }
+
+
+def priority(trigger: Trigger, data: Any, meta: EventMeta) -> Priority:
+    """The run's Temporal priority: the trigger's priority key and fairness (default: tenant)."""
+    flow = trigger.flow
+    if flow is None:
+        return Priority(fairness_key=meta.tenant or DEFAULT_TENANT)
+    return Priority(
+        priority_key=flow.render_priority(data, meta),
+        fairness_key=flow.render_fairness(data, meta) or DEFAULT_TENANT,
+        fairness_weight=flow.fairness_weight,
+    )
 
 
 def event_meta(row: InboxRow) -> EventMeta:

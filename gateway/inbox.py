@@ -13,7 +13,9 @@ from gateway.cloudevents import CloudEvent
 from sagaway.store import dead_letters
 from sagaway.tenancy import DEFAULT_TENANT
 
-Status = Literal["queued", "started", "signaled", "dead_lettered"]
+Status = Literal[
+    "queued", "started", "signaled", "dead_lettered", "held", "debounced", "batched", "dropped"
+]
 #: Errors that mean "Postgres is not reachable right now", as opposed to a bug. The app maps
 #: them to a 503 problem (the event was not taken, send it again).
 POSTGRES_DOWN: tuple[type[Exception], ...] = (
@@ -30,7 +32,7 @@ CHANNEL = "sagaway_inbox"
 INLINE_LEASE = timedelta(seconds=15)
 _COLUMNS = (
     "seq, source, id, type, content_hash, correlation_id, workflow_id, status, run_id, "
-    "attempts, last_error, received_at, event, partition_key, trace_context, tenant"
+    "attempts, last_error, received_at, event, partition_key, trace_context, tenant, reason"
 )
 #: Queued events of a partition wait while an earlier one of the same partition is queued.
 _NO_EARLIER_QUEUED = (
@@ -89,6 +91,8 @@ class InboxRow:
     trace_context: dict[str, str] | None = None
     #: Whose event it is: the tenant of the key that posted it.
     tenant: str = DEFAULT_TENANT
+    #: Why flow control holds, gathers or dropped it (`concurrency`, `throttle`, ...).
+    reason: str | None = None
 
     @classmethod
     def from_record(cls, record: asyncpg.Record, skip: tuple[str, ...] = ()) -> InboxRow:

@@ -21,6 +21,7 @@ from gateway.problems import FieldError, Problem, field_path
 from gateway.tenant_metrics import TENANT_EVENTS
 from gateway.vault import Vault
 from sagaway.events import EventMeta
+from sagaway.flow import InvalidPriority
 from sagaway.ids import run_path
 from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
@@ -169,26 +170,54 @@ class Ingest:
         if loaded.version.deprecated:
             metrics.count_deprecated_schema(event.type, loaded.version.version)
         meta = EventMeta(
-            id=event.id, source=event.source, type=event.type, time=event.time, correlation_id=cid
+            id=event.id,
+            source=event.source,
+            type=event.type,
+            time=event.time,
+            correlation_id=cid,
+            tenant=tenant,
         )
+        if trigger.flow is not None and trigger.flow.priority is not None:
+            try:  # refused here, not when a held event is released
+                trigger.flow.render_priority(data, meta)
+            except InvalidPriority as err:
+                raise Problem(
+                    "invalid-data",
+                    f"The priority of {event.type!r} events is 1 (first) to 5: {err}.",
+                    errors=[FieldError(field="data", message=str(err))],
+                ) from None
         workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta))
         log_fields.workflow_id.set(workflow_id)
         tracing.annotate(**{tracing.ATTR_WORKFLOW_ID: workflow_id})
         trace_context = tracing.carrier(
             correlation_id=cid, event_id=event.id, workflow_id=workflow_id
         )
+        # While Temporal is known to be down, answer `queued` at once, not after a dispatch
+        # attempt times out; the loop delivers it when Temporal is back.
+        inline = self.start_inline and self.dispatcher.reachable()
         with spans.inbox_write_span():
-            row, is_new, dispatch_now = await self.inbox.record(
-                event,
-                correlation_id=cid,
-                workflow_id=workflow_id,
-                partition_key=workflow_id if trigger.ordered else None,
-                trace_context=trace_context,
-                tenant=tenant,
-                # While Temporal is known to be down, answer `queued` at once, not after a
-                # dispatch attempt times out; the loop delivers it when Temporal is back.
-                inline=self.start_inline and self.dispatcher.reachable(),
-            )
+            if trigger.holds:  # flow control decides, in the transaction that commits it
+                row, is_new, dispatch_now = await self.dispatcher.flow.admit(
+                    event,
+                    trigger,
+                    data,
+                    meta,
+                    correlation_id=cid,
+                    workflow_id=workflow_id,
+                    trace_context=trace_context,
+                    tenant=tenant,
+                    inline=inline,
+                )
+            else:
+                row, is_new, dispatch_now = await self.inbox.record(
+                    event,
+                    correlation_id=cid,
+                    workflow_id=workflow_id,
+                    partition_key=workflow_id if trigger.ordered else None,
+                    trace_context=trace_context,
+                    tenant=tenant,
+                    inline=inline,
+                )
         if not is_new:
             if row.content_hash != event.content_hash():
                 raise Problem(
@@ -207,7 +236,10 @@ class Ingest:
             extra={"tenant": tenant},
         )
         if not dispatch_now:  # queued for the loop: Temporal down, an earlier event first,
-            # or `accept_mode=queue`. Other processes' loops hear of it from Postgres.
+            # or `accept_mode=queue`; or held, gathered or dropped by flow control. Other
+            # processes' loops hear of it from Postgres.
+            if row.status == "queued":
+                metrics.count_decision(row.type, "queued")
             self.dispatcher.notify()
             return Accepted(202, self.body(row))
         outcome = await self.dispatcher.dispatch(row)
@@ -221,6 +253,7 @@ class Ingest:
             source=row.source,
             type=row.type,
             status=row.status,
+            reason=row.reason,
             workflow_id=row.workflow_id,
             run_id=row.run_id,
             correlation_id=row.correlation_id,

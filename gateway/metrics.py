@@ -56,6 +56,17 @@ OLDEST_QUEUED_AGE = Gauge(
 DEAD_LETTERS = Gauge(
     "sagaway_dead_letters", "Dead letters not yet replayed, by reason.", ["reason"]
 )
+EVENT_DECISIONS = Counter(
+    "sagaway_event_decisions",
+    "What was decided about events, by trigger (the event type) and decision: started, "
+    "signaled, queued, held, released, debounced, batched, dropped, replaced, dead_lettered.",
+    ["trigger", "decision"],
+)
+EVENTS_WAITING = Gauge(
+    "sagaway_events_waiting",
+    "Events flow control is keeping from a run (held, debounced, batched), by trigger and status.",
+    ["trigger", "status"],
+)
 SCRAPE_ERRORS = Counter(
     "sagaway_metrics_backlog_errors", "Scrapes that could not read the backlog from Postgres."
 )
@@ -94,9 +105,15 @@ def count_unread(reason: str) -> None:
     count_rejected(UNKNOWN, reason)
 
 
+def count_decision(event_type: str, decision: str, n: int = 1) -> None:
+    """Count `n` decisions of one kind about events of a routed type."""
+    EVENT_DECISIONS.labels(event_type, decision).inc(n)
+
+
 def observe_dispatch(row: InboxRow, status: Status, seconds: float) -> None:
     """Count one dispatch attempt; a delivery also observes the lag since the commit."""
     DISPATCH_SECONDS.labels(row.type, status).observe(seconds)
+    EVENT_DECISIONS.labels(row.type, status).inc()
     if status in ("started", "signaled"):
         lag = (datetime.now(UTC) - row.received_at).total_seconds()
         DISPATCH_LAG_SECONDS.labels(row.type).observe(max(lag, 0.0))

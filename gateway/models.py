@@ -8,6 +8,10 @@ from pydantic import BaseModel, Field
 
 from sagaway.saga import SagaState
 
+EventStatus = Literal[
+    "started", "signaled", "queued", "held", "debounced", "batched", "dropped", "dead_lettered"
+]
+
 
 class RunLinks(BaseModel):
     """Where to look at the run an event reached."""
@@ -22,10 +26,18 @@ class EventAccepted(BaseModel):
     id: str
     source: str
     type: str
-    status: Literal["started", "signaled", "queued", "dead_lettered"] = Field(
+    status: EventStatus = Field(
         description="started/signaled: delivered; queued: committed, Temporal not reached yet "
-        "(it will be); dead_lettered: committed, but its workflow could not take it "
-        "(kept for replay)"
+        "(it will be); held: flow control keeps it until a slot or budget frees; "
+        "debounced/batched: it waits for its window's one run; dropped: flow control decided "
+        "it never runs (recorded); dead_lettered: committed, but its workflow could not take "
+        "it (kept for replay)"
+    )
+    reason: str | None = Field(
+        None,
+        description="Why it is not running (yet): concurrency, throttle, rate_limit, debounce, "
+        "batch or singleton",
+        examples=["concurrency"],
     )
     workflow_id: str
     run_id: str | None

@@ -4,7 +4,7 @@
     ├── invalid-json 400, invalid-envelope 400, invalid-request 400, invalid-payloads 400,
     │   json-too-deep 400
     ├── unauthorized 401, forbidden 403
-    ├── run-not-found 404, schema-not-found 404
+    ├── run-not-found 404, schema-not-found 404, event-not-found 404
     ├── content-conflict 409
     ├── body-too-large 413, batch-too-large 413
     ├── unsupported-media-type 415
@@ -62,6 +62,12 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     "run-not-found": (404, "Run not found", "No workflow run has this id."),
     "schema-not-found": (404, "Schema not found", "No event type has this schema version."),
     "dead-letter-not-found": (404, "Dead letter not found", "No dead letter has this id."),
+    "event-not-found": (
+        404,
+        "Event not found",
+        "No event of the caller's tenant has this source and id (or it was pruned after the "
+        "dedup window). Percent-encode both: GET /events/%2Fshop%2Fcheckout/evt-1.",
+    ),
     "not-replayable": (
         409,
         "Not replayable",

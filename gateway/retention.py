@@ -1,9 +1,10 @@
 """Inbox retention: delivered events older than the dedup window are pruned in small batches.
 
 The window is `SAGAWAY_INBOX_RETENTION_SECONDS`. An event's (source, id) is remembered for that
-long after its delivery; a duplicate that arrives later is taken as a new event. Each batch is
-one short statement over the oldest delivered rows (`SKIP LOCKED`, so gateways sharing an
-inbox share the pruning and never wait on each other or on ingest, which only inserts).
+long after its delivery (or after flow control dropped it or folded it into another's run); a
+duplicate that arrives later is taken as a new event. Each batch is one short statement over
+the oldest delivered rows (`SKIP LOCKED`, so gateways sharing an inbox share the pruning and
+never wait on each other or on ingest, which only inserts).
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ BATCH = 1000
 
 _PRUNE = (
     "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox"
-    " WHERE status IN ('started', 'signaled') AND dispatched_at < now() - $1::interval"
+    " WHERE status IN ('started', 'signaled', 'dropped', 'debounced', 'batched')"
+    " AND dispatched_at < now() - $1::interval"
+    # A run that still holds a flow-control slot keeps its event: the slot is counted from it.
+    " AND (slot_key IS NULL OR closed_at IS NOT NULL)"
     " ORDER BY dispatched_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
 )
 

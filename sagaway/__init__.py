@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagaway.app import App, AppError, load_app
 from sagaway.events import EventMeta
+from sagaway.flow import Batch, Concurrency, Debounce, RateLimit, Singleton, Throttle
 from sagaway.saga import (
     STEP_RETRY,
     STEP_TIMEOUT,
@@ -43,7 +44,11 @@ __all__ = [
     "UNDO_RETRY",
     "App",
     "AppError",
+    "Batch",
+    "Concurrency",
+    "Debounce",
     "EventMeta",
+    "RateLimit",
     "Saga",
     "SagaCancelled",
     "SagaState",
@@ -51,7 +56,9 @@ __all__ = [
     "SagaWorkflow",
     "Sensitive",
     "ServiceClient",
+    "Singleton",
     "StepState",
+    "Throttle",
     "load_app",
     "signals",
     "starts",

@@ -13,7 +13,6 @@ The gateway and the worker both build a `Registry` from the same list of workflo
 from __future__ import annotations
 
 import inspect
-import string
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,13 +21,23 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 
 from sagaway.events import EventMeta
+from sagaway.flow import (
+    Batch,
+    Concurrency,
+    Debounce,
+    FlowControl,
+    PriorityRule,
+    RateLimit,
+    Singleton,
+    Throttle,
+)
+from sagaway.templates import EVENT_FIELDS, check_template, render
 
 Action = Literal["start", "signal"]
 W = TypeVar("W", bound=type)
 
 _ATTR = "__sagaway_triggers__"
-#: Names a workflow id template may use besides the data's own fields.
-EVENT_FIELDS = ("event_id", "event_source", "event_type")
+__all__ = ["EVENT_FIELDS", "Registry", "Trigger", "UnknownEventType", "signals", "starts"]
 
 
 @dataclass(frozen=True)
@@ -46,14 +55,21 @@ class Trigger:
     business_key: str | None = None
     #: Deliver this workflow's events one at a time, in arrival order.
     ordered: bool = False
+    #: How events become runs (`sagaway.flow`); None starts every event at once.
+    flow: FlowControl | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Whether the gateway decides per event before it may start a run."""
+        return self.flow is not None and self.flow.holds
 
     def render_workflow_id(self, data: BaseModel, event: EventMeta) -> str:
         """The workflow id for this event, from the trigger's template."""
-        return _render(self.workflow_id, data, event)
+        return render(self.workflow_id, data, event)
 
     def render_business_key(self, data: BaseModel, event: EventMeta) -> str | None:
         """The business key for this event (e.g. the order id), if the trigger names one."""
-        return _render(self.business_key, data, event) if self.business_key else None
+        return render(self.business_key, data, event) if self.business_key else None
 
 
 def starts(
@@ -62,19 +78,53 @@ def starts(
     workflow_id: str,
     business_key: str | None = None,
     ordered: bool = False,
+    concurrency: Concurrency | None = None,
+    throttle: Throttle | None = None,
+    rate_limit: RateLimit | None = None,
+    debounce: Debounce | None = None,
+    batch: Batch | None = None,
+    singleton: Singleton | None = None,
+    priority: PriorityRule | None = None,
+    fairness_key: str | None = None,
+    fairness_weight: float | None = None,
 ) -> Callable[[W], W]:
     """Declare that `event_type` starts this workflow, with its data as the `run` argument.
 
     `ordered=True` delivers every ordered event of one workflow id in arrival order: a later
     event waits while an earlier one is still queued (e.g. during a Temporal outage).
+    The flow controls (`sagaway.flow`) shape how events become runs; with `batch` (or a
+    debounce keeping all) `run` takes a list of the data model.
     """
+    flow = FlowControl(
+        concurrency=concurrency,
+        throttle=throttle,
+        rate_limit=rate_limit,
+        debounce=debounce,
+        batch=batch,
+        singleton=singleton,
+        priority=priority,
+        fairness_key=fairness_key,
+        fairness_weight=fairness_weight,
+    )
 
     def attach(cls: W) -> W:
-        model = _argument_model(cls, "run", event_type)
+        model = _argument_model(cls, "run", event_type, as_list=flow.takes_list)
+        flow.check(cls, model, workflow_id, ordered)
         run = getattr(cls, "run")  # noqa: B009 (a plain type to mypy; checked just above)
         return _attach(
             cls,
-            Trigger(event_type, "start", cls, workflow_id, model, run, None, business_key, ordered),
+            Trigger(
+                event_type,
+                "start",
+                cls,
+                workflow_id,
+                model,
+                run,
+                None,
+                business_key,
+                ordered,
+                flow if flow != FlowControl() else None,
+            ),
         )
 
     return attach
@@ -153,9 +203,9 @@ class Registry:
 def _attach(cls: W, trigger: Trigger) -> W:
     if getattr(cls, "__temporal_workflow_definition", None) is None:
         raise TypeError(f"put @workflow.defn below the trigger decorators on {cls.__name__}")
-    _check_template(trigger.workflow_id, trigger.data_model, cls)
+    check_template(trigger.workflow_id, trigger.data_model, cls)
     if trigger.business_key:
-        _check_template(trigger.business_key, trigger.data_model, cls)
+        check_template(trigger.business_key, trigger.data_model, cls)
     # Decorators apply bottom-up; prepend so the tuple reads in source order.
     setattr(cls, _ATTR, (trigger, *cls.__dict__.get(_ATTR, ())))
     return cls
@@ -167,33 +217,25 @@ def _hints(fn: Callable[..., Any]) -> list[Any]:
     return [hints.get(p) for p in params]
 
 
-def _argument_model(cls: type, method: str, event_type: str) -> type[BaseModel]:
+def _argument_model(
+    cls: type, method: str, event_type: str, *, as_list: bool = False
+) -> type[BaseModel]:
     fn = getattr(cls, method, None)
     if fn is None:
         raise TypeError(f"{cls.__name__} has no method {method!r} for {event_type!r}")
     hints = _hints(fn)
     model = hints[0] if hints else None
+    if as_list:
+        args = typing.get_args(model)
+        if typing.get_origin(model) is not list or len(args) != 1:
+            raise TypeError(
+                f"{cls.__name__}.{method} must take a list of a pydantic model: a batched or "
+                f"debounced-all run receives every event of {event_type!r} in its window"
+            )
+        model = args[0]
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise TypeError(
             f"{cls.__name__}.{method} must take a pydantic model as its first argument: "
             f"it is the data of {event_type!r}"
         )
     return model
-
-
-def _check_template(template: str, model: type[BaseModel], cls: type) -> None:
-    names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-    unknown = names - set(model.model_fields) - set(EVENT_FIELDS)
-    if unknown:
-        raise TypeError(
-            f"{cls.__name__}: template {template!r} names {sorted(unknown)}, which are neither "
-            f"fields of {model.__name__} nor {EVENT_FIELDS}"
-        )
-
-
-def _render(template: str, data: BaseModel, event: EventMeta) -> str:
-    dumped = data.model_dump(mode="json")
-    # A `RootModel` (data that is a string, a list, anything) has no fields to name.
-    values: dict[str, Any] = dumped if isinstance(dumped, dict) else {}
-    values.update(event_id=event.id, event_source=event.source, event_type=event.type)
-    return template.format_map(values)

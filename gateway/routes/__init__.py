@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.auth import AUTH_RESPONSES
-from gateway.routes import codec, dead_letters, events, health, runs, schemas, vault
+from gateway.routes import codec, dead_letters, events, health, ledger, runs, schemas, vault
 from gateway.routes import metrics as metrics_route
 
 api_router = APIRouter()
 api_router.include_router(events.router, responses=AUTH_RESPONSES)
+api_router.include_router(ledger.router, responses=AUTH_RESPONSES)
 api_router.include_router(runs.router, responses=AUTH_RESPONSES)
 api_router.include_router(schemas.router)
 api_router.include_router(health.router)

@@ -1,8 +1,8 @@
 """`GET /metrics`: the gateway's Prometheus metrics, with the backlog read at scrape time.
 
-The backlog (inbox depth, oldest queued event's age) and open dead letters come from Postgres
-when Prometheus scrapes, so every gateway sharing an inbox reports the same backlog and the
-numbers survive restarts.
+The backlog (inbox depth, oldest queued event's age, events flow control keeps waiting) and
+open dead letters come from Postgres when Prometheus scrapes, so every gateway sharing an inbox
+reports the same backlog and the numbers survive restarts.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from gateway.deps import PoolDep
 from gateway.inbox import Inbox
 from gateway.metrics import (
     DEAD_LETTERS,
+    EVENTS_WAITING,
     INBOX_DEPTH,
     OLDEST_QUEUED_AGE,
     REQUEST_SECONDS,
@@ -29,6 +30,7 @@ from gateway.problems import Problem
 
 router = APIRouter(tags=["health"])
 _reasons_seen: set[str] = set()
+_waiting_seen: set[tuple[str, str]] = set()
 
 
 async def _refresh_backlog(pool: asyncpg.Pool) -> None:
@@ -43,6 +45,15 @@ async def _refresh_backlog(pool: asyncpg.Pool) -> None:
     _reasons_seen.update(counts)
     for reason in _reasons_seen:
         DEAD_LETTERS.labels(reason).set(counts.get(reason, 0))
+    # What flow control keeps waiting, per trigger: the backlog KEDA scales workers on.
+    rows = await pool.fetch(
+        "SELECT type, status, count(*) AS n FROM inbox WHERE status IN ('held', 'debounced',"
+        " 'batched') AND lead_seq IS NULL GROUP BY type, status"
+    )
+    waiting = {(r["type"], r["status"]): int(r["n"]) for r in rows}
+    _waiting_seen.update(waiting)
+    for labels in _waiting_seen:
+        EVENTS_WAITING.labels(*labels).set(waiting.get(labels, 0))
 
 
 @router.get("/metrics", include_in_schema=False)

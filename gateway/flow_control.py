@@ -1,0 +1,691 @@
+"""Flow control in the gateway: decide for each event of a controlled trigger, then release.
+
+Every decision about a trigger's events is made under one Postgres advisory lock per trigger
+(event type), in the transaction that commits the event, so gateways sharing an inbox agree:
+
+- at commit (`admit`): dropped (rate limit, singleton skip), debounced, batched, held
+  (concurrency, singleton, throttle) or queued to start now;
+- in the dispatcher loop (`release`): held events leave in priority then arrival order as
+  slots free and throttle budgets refill; debounce and batch windows that are due become one
+  run each; a `singleton(mode="replace")` cancels the open run, whose saga compensates.
+
+A slot is an event whose run is started (or about to be) and not seen closed. Whether a run
+closed is asked of Temporal (`Watcher`), never assumed, so a run that ends in any way frees its
+slot, and a gateway that dies mid-way leaks none: everything it knew is in Postgres.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from pydantic import BaseModel
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
+
+from gateway import metrics
+from gateway.cloudevents import CloudEvent
+from gateway.inbox import _COLUMNS, CHANNEL, INLINE_LEASE, POSTGRES_DOWN, InboxRow, Status
+from sagaway.events import EventMeta
+from sagaway.flow import FlowControl, key
+from sagaway.triggers import Registry, Trigger
+
+log = logging.getLogger("sagaway.gateway.flow")
+
+#: A connection, from the pool or not (a string: asyncpg's classes are generic to mypy only).
+Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+
+_LOCK = "sagaway-flow:"
+#: Held events looked at per trigger and pass, best first.
+HELD_SCAN = 1000
+#: Runs watched at once per process; more are watched as these close.
+MAX_WATCHED = 1000
+#: How long a watcher waits before asking Temporal again after an error.
+WATCH_RETRY_SECONDS = 1.0
+
+_INSERT = (
+    "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
+    " next_attempt_at, trace_context, tenant, status, reason, slot_key, throttle_key, rate_key,"
+    " group_key, priority, dispatched_at)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval, $9::jsonb, $10, $11, $12,"
+    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END)"
+    f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
+)
+_DECISION = (
+    "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq, detail)"
+    " VALUES ($1, $2, $3, $4, $5)"
+)
+_OCCUPIED = (
+    "SELECT slot_key, count(DISTINCT workflow_id) AS n FROM inbox WHERE type = $1"
+    " AND slot_key IS NOT NULL AND closed_at IS NULL AND status IN ('queued', 'started')"
+    " GROUP BY slot_key"
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """One event's keys under its trigger's controls (None: the control is not declared)."""
+
+    slot: str | None = None
+    throttle: str | None = None
+    rate: str | None = None
+    group: str | None = None
+    priority: int | None = None
+
+    @classmethod
+    def of(cls, flow: FlowControl, data: BaseModel, meta: EventMeta) -> Keys:
+        """Render every control's key for this event."""
+        slot = flow.concurrency or flow.singleton
+        groups = flow.groups
+        return cls(
+            slot=key(slot.key, data, meta) if slot else None,
+            throttle=key(flow.throttle.key, data, meta) if flow.throttle else None,
+            rate=key(flow.rate_limit.key, data, meta) if flow.rate_limit else None,
+            group=key(groups.key, data, meta) if groups else None,
+            priority=flow.render_priority(data, meta),
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What becomes of an event at commit: `queued` starts it now."""
+
+    status: Status
+    reason: str | None = None
+    detail: str | None = None
+
+
+def gcra(
+    tat: datetime | None, now: datetime, interval: timedelta, burst: int
+) -> tuple[bool, datetime]:
+    """Whether a throttle lets one more start through now, and its state after (GCRA).
+
+    `tat` is the theoretical time of the next start at the steady rate; up to `burst` starts
+    may come ahead of it. When refused, the returned time is when the next one may go.
+    """
+    theoretical = max(tat or now, now)
+    allowed_at = theoretical - interval * burst
+    if allowed_at <= now:
+        return True, theoretical + interval
+    return False, allowed_at
+
+
+class FlowEngine:
+    """Flow control for the controlled triggers of one app's registry."""
+
+    def __init__(
+        self, client: Client, registry: Registry, pool: asyncpg.Pool, wake: Callable[[], None]
+    ) -> None:
+        """Control `registry`'s triggers that declare flow; `wake` rouses the dispatch loop."""
+        self.client = client
+        self.pool = pool
+        self.wake = wake
+        self.controlled: dict[str, Trigger] = {
+            t: trigger for t, trigger in registry.event_types.items() if trigger.holds
+        }
+        self._slotted = [
+            t for t, trig in self.controlled.items() if _flow(trig).slot_key is not None
+        ]
+        self._watched: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._cancelled: set[tuple[str, str]] = set()
+        #: Set when a pass may release something (a run closed, an event was held or gathered).
+        self.poked = asyncio.Event()
+        #: When a throttle refills or a window closes next (loop time), if anything waits on time.
+        self.next_due: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any trigger of the app declares a control that may keep an event waiting."""
+        return bool(self.controlled)
+
+    def poke(self) -> None:
+        """Ask for a release pass soon: something may be free to go."""
+        self.poked.set()
+        self.wake()
+
+    def due(self) -> bool:
+        """Whether a release pass is wanted now."""
+        if self.poked.is_set():
+            return True
+        return self.next_due is not None and asyncio.get_running_loop().time() >= self.next_due
+
+    # -- at commit ---------------------------------------------------------------------------
+
+    async def admit(
+        self,
+        event: CloudEvent,
+        trigger: Trigger,
+        data: BaseModel,
+        meta: EventMeta,
+        *,
+        correlation_id: str,
+        workflow_id: str,
+        trace_context: dict[str, str] | None,
+        tenant: str,
+        inline: bool,
+    ) -> tuple[InboxRow, bool, bool]:
+        """Commit the event with its flow decision; like `Inbox.record`, (row, new, dispatch now).
+
+        Raises `InvalidPriority` when the event's priority is not 1..5.
+        """
+        flow = _flow(trigger)
+        keys = Keys.of(flow, data, meta)
+        if flow.singleton is not None and flow.singleton.mode == "skip":
+            # Dropping for an open run that has in fact closed would lose the event: ask.
+            await self.refresh_slot(trigger.event_type, keys.slot or "")
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + event.type)
+            existing = await conn.fetchrow(
+                f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3",
+                tenant,
+                event.source,
+                event.id,
+            )
+            if existing is not None:  # a duplicate, whatever was decided about the first
+                return InboxRow.from_record(existing), False, False
+            verdict = await self._decide(conn, trigger, keys)
+            starts_now = verdict.status == "queued"
+            record = await conn.fetchrow(
+                _INSERT,
+                event.source,
+                event.id,
+                event.type,
+                event.content_hash(),
+                _json(event.as_json()),
+                correlation_id,
+                workflow_id,
+                INLINE_LEASE if starts_now and inline else timedelta(0),
+                _json(trace_context) if trace_context else None,
+                tenant,
+                verdict.status,
+                verdict.reason,
+                keys.slot,
+                keys.throttle,
+                keys.rate,
+                keys.group,
+                keys.priority,
+            )
+            assert record is not None, "a conflict the lock should have seen"
+            row = InboxRow.from_record(record)
+            if not starts_now:
+                await conn.execute(
+                    _DECISION, row.seq, verdict.status, verdict.reason, None, verdict.detail
+                )
+            if verdict.status == "held" and verdict.reason == "singleton":
+                await self._supersede(conn, row)
+            if flow.batch is not None:
+                await self._fire(conn, trigger)  # a full batch goes out now, in this commit
+        metrics.count_decision(event.type, verdict.status)
+        if not starts_now:
+            self.poke()
+        return row, True, starts_now and inline
+
+    async def _decide(self, conn: Conn, trigger: Trigger, keys: Keys) -> Verdict:
+        flow = _flow(trigger)
+        t = trigger.event_type
+        if flow.rate_limit is not None:
+            passed = await conn.fetchval(
+                "SELECT count(*) FROM inbox WHERE type = $1 AND rate_key = $2"
+                " AND received_at > now() - $3::interval AND status <> 'dropped'",
+                t,
+                keys.rate,
+                flow.rate_limit.period,
+            )
+            if passed >= flow.rate_limit.limit:
+                return Verdict(
+                    "dropped",
+                    "rate_limit",
+                    f"{flow.rate_limit.limit} per {flow.rate_limit.period} reached"
+                    f" for key {keys.rate!r}",
+                )
+        if flow.debounce is not None:
+            return Verdict("debounced", "debounce")
+        if flow.batch is not None:
+            return Verdict("batched", "batch")
+        if keys.slot is not None:
+            reason = "singleton" if flow.singleton is not None else "concurrency"
+            occupied = {r["slot_key"]: int(r["n"]) for r in await conn.fetch(_OCCUPIED, t)}
+            mine = occupied.get(keys.slot, 0)
+            if flow.singleton is not None and flow.singleton.mode == "skip" and mine:
+                return Verdict("dropped", "singleton", f"key {keys.slot!r} has an open run")
+            total = flow.concurrency.total if flow.concurrency is not None else None
+            full = mine >= flow.slot_limit or (
+                total is not None and sum(occupied.values()) >= total
+            )
+            # Behind events held already (of its key, or of any key under a total), in turn.
+            ahead = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM inbox WHERE type = $1 AND status = 'held'"
+                " AND lead_seq IS NULL AND ($2::text IS NULL OR slot_key = $2))",
+                t,
+                None if total is not None else keys.slot,
+            )
+            if full or ahead:
+                return Verdict("held", reason)
+        if flow.throttle is not None:
+            ahead = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM inbox WHERE type = $1 AND status = 'held'"
+                " AND lead_seq IS NULL AND throttle_key = $2)",
+                t,
+                keys.throttle,
+            )
+            if ahead:
+                return Verdict("held", "throttle")
+            tat = await conn.fetchval(
+                "SELECT tat FROM flow_throttle WHERE type = $1 AND key = $2 FOR UPDATE",
+                t,
+                keys.throttle,
+            )
+            now = await conn.fetchval("SELECT now()")
+            allowed, after = gcra(tat, now, flow.throttle.interval, flow.throttle.burst)
+            if not allowed:
+                return Verdict("held", "throttle")
+            await _save_tats(conn, t, {keys.throttle or "": after})
+        return Verdict("queued")
+
+    async def _supersede(self, conn: Conn, row: InboxRow) -> None:
+        """Replace mode: an older event still held for the same key is dropped for this one."""
+        trigger = self.controlled[row.type]
+        flow = _flow(trigger)
+        if flow.singleton is None or flow.singleton.mode != "replace":
+            return
+        older = await conn.fetch(
+            "UPDATE inbox SET status = 'dropped', reason = 'singleton', dispatched_at = now()"
+            " WHERE type = $1 AND status = 'held' AND lead_seq IS NULL AND seq < $2"
+            " AND slot_key = (SELECT slot_key FROM inbox WHERE seq = $2) RETURNING seq",
+            row.type,
+            row.seq,
+        )
+        for old in older:
+            await conn.execute(
+                _DECISION, old["seq"], "dropped", "singleton", row.seq, "replaced by a newer event"
+            )
+        if older:  # the open run is replaced by this event now, not by the one it replaced
+            await conn.execute(
+                "UPDATE event_decisions SET related_seq = $1 WHERE decision = 'replaced'"
+                " AND related_seq = ANY($2::bigint[])",
+                row.seq,
+                [old["seq"] for old in older],
+            )
+        metrics.count_decision(row.type, "dropped", len(older))
+
+    # -- in the dispatch loop ----------------------------------------------------------------
+
+    async def release(self) -> None:
+        """One pass: release what may go, fire due windows, cancel replaced runs, watch slots."""
+        self.poked.clear()
+        next_due: datetime | None = None
+        async with self.pool.acquire() as conn:
+            waiting = await conn.fetch(
+                "SELECT DISTINCT type FROM inbox WHERE status IN ('held', 'debounced', 'batched')"
+                " AND lead_seq IS NULL AND type = ANY($1::text[])",
+                list(self.controlled),
+            )
+            for record in waiting:
+                trigger = self.controlled[record["type"]]
+                async with conn.transaction():
+                    await conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + trigger.event_type
+                    )
+                    if _flow(trigger).groups is not None:
+                        due = await self._fire(conn, trigger)
+                    else:
+                        due = await self._release_held(conn, trigger)
+                if due is not None and (next_due is None or due < next_due):
+                    next_due = due
+            if next_due is not None:
+                wait = (next_due - await conn.fetchval("SELECT now()")).total_seconds()
+                self.next_due = asyncio.get_running_loop().time() + max(wait, 0.0)
+            else:
+                self.next_due = None
+            if self._slotted:
+                await self._replace(conn)
+                await self._watch_open(conn)
+
+    async def _release_held(self, conn: Conn, trigger: Trigger) -> datetime | None:
+        """Release held events in priority then arrival order while slots and budgets allow."""
+        flow = _flow(trigger)
+        t = trigger.event_type
+        held = await conn.fetch(
+            "SELECT seq, slot_key, throttle_key, reason FROM inbox WHERE type = $1"
+            " AND status = 'held' AND lead_seq IS NULL ORDER BY coalesce(priority, 3), seq"
+            " LIMIT $2 FOR UPDATE",
+            t,
+            HELD_SCAN,
+        )
+        if not held:
+            return None
+        occupied: dict[str, int] = {}
+        if flow.slot_key is not None:
+            occupied = {r["slot_key"]: int(r["n"]) for r in await conn.fetch(_OCCUPIED, t)}
+        total_open = sum(occupied.values())
+        total = flow.concurrency.total if flow.concurrency is not None else None
+        tats: dict[str, datetime] = {}
+        if flow.throttle is not None:
+            keys = sorted({r["throttle_key"] for r in held})
+            for r in await conn.fetch(
+                "SELECT key, tat FROM flow_throttle WHERE type = $1 AND key = ANY($2::text[])"
+                " FOR UPDATE",
+                t,
+                keys,
+            ):
+                tats[r["key"]] = r["tat"]
+        now: datetime = await conn.fetchval("SELECT now()")
+        released: list[int] = []
+        reasons: list[str] = []
+        next_due: datetime | None = None
+        changed: dict[str, datetime] = {}
+        for h in held:
+            slot = h["slot_key"]
+            if slot is not None and (
+                occupied.get(slot, 0) >= flow.slot_limit
+                or (total is not None and total_open >= total)
+            ):
+                continue
+            if flow.throttle is not None:
+                tk = h["throttle_key"]
+                allowed, after = gcra(
+                    tats.get(tk), now, flow.throttle.interval, flow.throttle.burst
+                )
+                if not allowed:
+                    next_due = after if next_due is None else min(next_due, after)
+                    continue
+                tats[tk] = changed[tk] = after
+            if slot is not None:
+                occupied[slot] = occupied.get(slot, 0) + 1
+                total_open += 1
+            released.append(h["seq"])
+            reasons.append(h["reason"])
+        if changed:
+            await _save_tats(conn, t, changed)
+        if released:
+            await conn.execute(
+                "UPDATE inbox SET status = 'queued', reason = NULL, next_attempt_at = now()"
+                " WHERE seq = ANY($1::bigint[])",
+                released,
+            )
+            await conn.executemany(
+                _DECISION,
+                [(s, "released", r, None, None) for s, r in zip(released, reasons, strict=True)],
+            )
+            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            metrics.count_decision(t, "released", len(released))
+            self.wake()
+        return next_due
+
+    async def _fire(self, conn: Conn, trigger: Trigger) -> datetime | None:
+        """Turn every due debounce or batch window into one run; when the next one is due."""
+        flow = _flow(trigger)
+        t = trigger.event_type
+        status = "batched" if flow.batch is not None else "debounced"
+        groups = await conn.fetch(
+            "SELECT group_key, min(received_at) AS first, max(received_at) AS last,"
+            " count(*) AS n, now() AS now FROM inbox WHERE type = $1 AND status = $2"
+            " AND lead_seq IS NULL GROUP BY group_key",
+            t,
+            status,
+        )
+        next_due: datetime | None = None
+        fired = 0
+        for g in groups:
+            if flow.batch is not None:
+                size = flow.batch.max_size
+                at = g["first"] + flow.batch.max_wait
+                due = g["n"] >= size or at <= g["now"]
+            else:
+                debounce = flow.debounce
+                assert debounce is not None
+                at = g["last"] + debounce.period
+                if debounce.max_wait is not None:
+                    at = min(at, g["first"] + debounce.max_wait)
+                due = at <= g["now"]
+                size = None
+            if not due:
+                next_due = at if next_due is None else min(next_due, at)
+                continue
+            while True:
+                members = await conn.fetch(
+                    "SELECT seq, workflow_id FROM inbox WHERE type = $1 AND status = $2"
+                    " AND lead_seq IS NULL AND group_key = $3 ORDER BY seq"
+                    + (" LIMIT $4" if size else "")
+                    + " FOR UPDATE",
+                    *((t, status, g["group_key"], size) if size else (t, status, g["group_key"])),
+                )
+                if not members:
+                    break
+                await self._gather(conn, t, members, batch=flow.batch is not None)
+                fired += 1
+                # A batch fuller than max_size goes out in several runs; a partial rest
+                # waits for its own max_wait, unless the window was due by time.
+                if size is None or len(members) < size:
+                    break
+        if fired:
+            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+            self.wake()
+        return next_due
+
+    async def _gather(
+        self,
+        conn: Conn,
+        event_type: str,
+        members: Sequence[asyncpg.Record],
+        *,
+        batch: bool,
+    ) -> None:
+        """One window becomes one run: its lead (a batch's first event, a debounce's last)."""
+        lead = members[0] if batch else members[-1]
+        rest = [m["seq"] for m in members if m["seq"] != lead["seq"]]
+        reason = "batch" if batch else "debounce"
+        await conn.execute(
+            "UPDATE inbox SET lead_seq = seq, status = 'queued', next_attempt_at = now()"
+            " WHERE seq = $1",
+            lead["seq"],
+        )
+        if rest:
+            await conn.execute(
+                "UPDATE inbox SET lead_seq = $1, workflow_id = $2 WHERE seq = ANY($3::bigint[])",
+                lead["seq"],
+                lead["workflow_id"],
+                rest,
+            )
+        detail = f"one run for {len(members)} event{'s' if len(members) != 1 else ''}"
+        await conn.executemany(
+            _DECISION,
+            [(lead["seq"], "released", reason, None, detail)]
+            + [(s, "included", reason, lead["seq"], detail) for s in rest],
+        )
+        metrics.count_decision(event_type, "released")
+        metrics.count_decision(event_type, "included", len(rest))
+        log.info(
+            "%s window of %d %s event(s) → %s",
+            reason,
+            len(members),
+            event_type,
+            lead["workflow_id"],
+        )
+
+    async def _replace(self, conn: Conn) -> None:
+        """Cancel the open runs that a held `singleton(mode="replace")` event replaces."""
+        replacing = [
+            t
+            for t in self._slotted
+            if (s := _flow(self.controlled[t]).singleton) is not None and s.mode == "replace"
+        ]
+        if not replacing:
+            return
+        targets = await conn.fetch(
+            "SELECT o.seq, o.type, o.workflow_id, o.run_id, max(h.seq) AS by"
+            " FROM inbox h JOIN inbox o"
+            " ON o.type = h.type AND o.slot_key = h.slot_key AND o.closed_at IS NULL"
+            " AND o.status = 'started' AND o.run_id IS NOT NULL"
+            " WHERE h.type = ANY($1::text[]) AND h.status = 'held' AND h.lead_seq IS NULL"
+            " GROUP BY o.seq, o.type, o.workflow_id, o.run_id",
+            replacing,
+        )
+        for target in targets:
+            run = (target["workflow_id"], target["run_id"])
+            if run in self._cancelled:
+                continue
+            try:
+                await self.client.get_workflow_handle(run[0], run_id=run[1]).cancel()
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    log.warning("could not cancel %s to replace it: %s", run[0], err)
+                    continue
+            self._cancelled.add(run)
+            await conn.execute(
+                "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
+                " SELECT $1, 'replaced', 'singleton', $2 WHERE NOT EXISTS (SELECT 1 FROM"
+                " event_decisions WHERE inbox_seq = $1 AND decision = 'replaced')",
+                target["seq"],
+                target["by"],
+            )
+            metrics.count_decision(target["type"], "replaced")
+            log.info("replacing %s (run %s): cancellation requested", run[0], run[1])
+            self.watch(*run)
+
+    # -- which slots are open ----------------------------------------------------------------
+
+    async def _watch_open(self, conn: Conn) -> None:
+        """Watch every open run that holds a slot (up to `MAX_WATCHED`), oldest first."""
+        room = MAX_WATCHED - len(self._watched)
+        if room <= 0:
+            return
+        runs = await conn.fetch(
+            "SELECT workflow_id, run_id, min(seq) AS seq FROM inbox WHERE type = ANY($1::text[])"
+            " AND slot_key IS NOT NULL AND closed_at IS NULL AND status = 'started'"
+            " AND run_id IS NOT NULL GROUP BY workflow_id, run_id ORDER BY seq LIMIT $2",
+            self._slotted,
+            room + len(self._watched),
+        )
+        for r in runs:
+            self.watch(r["workflow_id"], r["run_id"])
+
+    def watch(self, workflow_id: str, run_id: str) -> None:
+        """Free the run's slot when Temporal says it closed (watched once per process)."""
+        run = (workflow_id, run_id)
+        if run in self._watched or len(self._watched) >= MAX_WATCHED:
+            return
+        task = asyncio.create_task(self._watch(workflow_id, run_id), name=f"watch {workflow_id}")
+        self._watched[run] = task
+        task.add_done_callback(lambda _: self._watched.pop(run, None))
+
+    async def _watch(self, workflow_id: str, run_id: str) -> None:
+        handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
+        while True:
+            # `result` long-polls the history until its close event; `describe` is the truth
+            # (the result may fail to decode, or the connection drop, while the run is open).
+            with contextlib.suppress(Exception):
+                await handle.result(follow_runs=False)
+            try:
+                desc = await handle.describe()
+            except RPCError as err:
+                if err.status == RPCStatusCode.NOT_FOUND:
+                    break  # gone from Temporal's retention: closed long ago
+                await asyncio.sleep(WATCH_RETRY_SECONDS)
+                continue
+            except Exception:
+                await asyncio.sleep(WATCH_RETRY_SECONDS)
+                continue
+            if desc.status != WorkflowExecutionStatus.RUNNING:
+                break
+        while True:
+            try:
+                await self.pool.execute(
+                    "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
+                    " AND slot_key IS NOT NULL AND closed_at IS NULL",
+                    workflow_id,
+                    run_id,
+                )
+                break
+            except POSTGRES_DOWN:
+                await asyncio.sleep(WATCH_RETRY_SECONDS)
+        self._cancelled.discard((workflow_id, run_id))
+        self.poke()
+
+    async def refresh_slot(self, event_type: str, slot: str) -> None:
+        """Ask Temporal whether the open runs of one slot key are still open (singleton skip)."""
+        runs = await self.pool.fetch(
+            "SELECT DISTINCT workflow_id, run_id FROM inbox WHERE type = $1 AND slot_key = $2"
+            " AND closed_at IS NULL AND status = 'started' AND run_id IS NOT NULL",
+            event_type,
+            slot,
+        )
+        for r in runs:
+            try:
+                desc = await self.client.get_workflow_handle(
+                    r["workflow_id"], run_id=r["run_id"]
+                ).describe()
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    continue  # cannot tell: count it as open
+            else:
+                if desc.status == WorkflowExecutionStatus.RUNNING:
+                    continue
+            await self.pool.execute(
+                "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
+                " AND slot_key IS NOT NULL AND closed_at IS NULL",
+                r["workflow_id"],
+                r["run_id"],
+            )
+
+    # -- after a delivery --------------------------------------------------------------------
+
+    async def delivered(self, row: InboxRow, run_id: str | None) -> None:
+        """A controlled event's run started: watch its slot; point a window's events at it."""
+        trigger = self.controlled.get(row.type)
+        if trigger is None or run_id is None:
+            return
+        flow = _flow(trigger)
+        if flow.slot_key is not None:
+            self.watch(row.workflow_id, run_id)
+        if flow.groups is not None:
+            await self.pool.execute(
+                "UPDATE inbox SET run_id = $2, dispatched_at = now() WHERE lead_seq = $1"
+                " AND seq <> $1",
+                row.seq,
+                run_id,
+            )
+
+    async def window(self, row: InboxRow) -> list[dict[str, Any]]:
+        """The events of the window whose lead is `row`, in arrival order (for a list run)."""
+        records = await self.pool.fetch(
+            "SELECT event FROM inbox WHERE lead_seq = $1 ORDER BY seq", row.seq
+        )
+        events = [_load_json(r["event"]) for r in records]
+        return events or [row.event]
+
+    async def close(self) -> None:
+        """Stop watching."""
+        for task in list(self._watched.values()):
+            task.cancel()
+        await asyncio.gather(*self._watched.values(), return_exceptions=True)
+
+
+def _flow(trigger: Trigger) -> FlowControl:
+    assert trigger.flow is not None
+    return trigger.flow
+
+
+async def _save_tats(conn: Conn, event_type: str, tats: dict[str, datetime]) -> None:
+    await conn.executemany(
+        "INSERT INTO flow_throttle (type, key, tat) VALUES ($1, $2, $3)"
+        " ON CONFLICT (type, key) DO UPDATE SET tat = excluded.tat",
+        [(event_type, k, v) for k, v in tats.items()],
+    )
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)
+
+
+def _load_json(value: Any) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
+    return loaded

@@ -1,0 +1,146 @@
+"""The event ledger: what was decided about one event, and why, in order.
+
+Receipt and delivery come from the inbox row; flow control's decisions (held, released,
+included, dropped, replaced) from `event_decisions`; a dead letter from its own table. An
+event whose trigger declares no flow control writes nothing extra on its way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel, Field
+
+from gateway.models import EventStatus, RunLinks
+
+_EVENT = (
+    "SELECT seq, source, id, type, status, reason, workflow_id, run_id, correlation_id,"
+    " received_at, dispatched_at, attempts, last_error, lead_seq, closed_at, tenant"
+    " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3"
+)
+_DECISIONS = (
+    "SELECT d.at, d.decision, d.reason, d.detail, r.workflow_id, r.run_id, r.id AS related_id"
+    " FROM event_decisions d LEFT JOIN inbox r ON r.seq = d.related_seq"
+    " WHERE d.inbox_seq = $1 ORDER BY d.at, d.id"
+)
+
+
+class Decision(BaseModel):
+    """One thing decided about an event."""
+
+    at: datetime
+    decision: str = Field(
+        description="received, held, released, debounced, batched, included, dropped, "
+        "replaced, started, signaled, dead_lettered",
+        examples=["held"],
+    )
+    reason: str | None = Field(None, examples=["concurrency"])
+    workflow_id: str | None = Field(
+        None, description="The run it led to: its own, the one it went into, or its replacement"
+    )
+    run_id: str | None = None
+    related_event_id: str | None = Field(
+        None, description="The event it went into (a window's lead) or that replaced it"
+    )
+    detail: str | None = None
+
+
+class EventLedger(BaseModel):
+    """An event's current status and every decision about it."""
+
+    id: str
+    source: str
+    type: str
+    status: EventStatus
+    reason: str | None
+    workflow_id: str
+    run_id: str | None
+    correlation_id: str
+    attempts: int = Field(description="Delivery attempts so far")
+    last_error: str | None = Field(None, description="Why the last delivery attempt failed")
+    run_closed_at: datetime | None = Field(
+        None, description="When flow control saw its run close (its slot freed)"
+    )
+    decisions: list[Decision]
+    links: RunLinks
+
+
+async def read(
+    pool: asyncpg.Pool,
+    source: str,
+    event_id: str,
+    tenant: str,
+    links: Callable[[str, str | None], RunLinks],
+) -> EventLedger | None:
+    """The ledger of `tenant`'s event, with `links` to its run, or None if it has none."""
+    row = await pool.fetchrow(_EVENT, tenant, source, event_id)
+    if row is None:
+        return None
+    decisions = [
+        Decision(at=row["received_at"], decision="received", workflow_id=row["workflow_id"])
+    ]
+    for d in await pool.fetch(_DECISIONS, row["seq"]):
+        decisions.append(
+            Decision(
+                at=d["at"],
+                decision=d["decision"],
+                reason=d["reason"],
+                workflow_id=d["workflow_id"],
+                run_id=d["run_id"],
+                related_event_id=d["related_id"],
+                detail=d["detail"],
+            )
+        )
+    status = row["status"]
+    if row["dispatched_at"] is not None and status in ("started", "signaled"):
+        decisions.append(
+            Decision(
+                at=row["dispatched_at"],
+                decision=status,
+                workflow_id=row["workflow_id"],
+                run_id=row["run_id"],
+            )
+        )
+    elif row["run_id"] is not None and status in ("debounced", "batched"):
+        decisions.append(
+            Decision(
+                at=row["dispatched_at"] or row["received_at"],
+                decision="started",
+                reason="debounce" if status == "debounced" else "batch",
+                workflow_id=row["workflow_id"],
+                run_id=row["run_id"],
+                detail="the run this event went into started",
+            )
+        )
+    elif status == "dead_lettered":
+        letter = await pool.fetchrow(
+            "SELECT created_at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
+            " ORDER BY id DESC LIMIT 1",
+            row["seq"],
+        )
+        decisions.append(
+            Decision(
+                at=letter["created_at"] if letter else row["received_at"],
+                decision="dead_lettered",
+                reason=letter["reason"] if letter else None,
+                workflow_id=row["workflow_id"],
+                detail=letter["detail"] if letter else row["last_error"],
+            )
+        )
+    return EventLedger(
+        id=row["id"],
+        source=row["source"],
+        type=row["type"],
+        status=status,
+        reason=row["reason"],
+        workflow_id=row["workflow_id"],
+        run_id=row["run_id"],
+        correlation_id=row["correlation_id"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        run_closed_at=row["closed_at"],
+        decisions=decisions,
+        links=links(row["workflow_id"], row["run_id"]),
+    )

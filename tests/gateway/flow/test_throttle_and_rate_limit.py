@@ -1,0 +1,65 @@
+"""Throttle holds events over the rate and releases them as it refills; rate limit drops them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from tests.gateway.flow.conftest import closed_runs, ledger, run_of, work_event
+from tests.helpers import post
+
+pytestmark = pytest.mark.slow
+
+PERIOD = timedelta(seconds=2)
+LIMIT = 3
+
+
+async def test_no_period_starts_more_than_the_limit_and_every_event_runs(
+    flow_gateway: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    key = f"t-{uuid.uuid4().hex[:6]}"
+    events = [work_event("flow.throttle", key, n=i) for i in range(7)]
+    answers = [await post(flow_gateway, e) for e in events]
+    assert [a.json()["status"] for a in answers] == ["started"] + ["held"] * 6
+    assert answers[1].json()["reason"] == "throttle"
+    runs = await closed_runs(temporal_client, [f"thr-{e['id']}" for e in events])
+    starts = sorted(r.start for r in runs)
+    for first in starts:  # every window of one period, from each start
+        assert sum(first <= s < first + PERIOD for s in starts) <= LIMIT
+    # Evenly spaced at the steady rate (period / limit), never faster.
+    assert starts[-1] - starts[0] >= (PERIOD / LIMIT) * (len(starts) - 1) * 0.95
+    assert [d["decision"] for d in (await ledger(flow_gateway, events[-1]))["decisions"]] == [
+        "received",
+        "held",
+        "released",
+        "started",
+    ]
+
+
+async def test_events_over_the_rate_limit_are_dropped_recorded_and_never_run(
+    flow_gateway: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    key = f"r-{uuid.uuid4().hex[:6]}"
+    events = [work_event("flow.rate_limit", key, n=i) for i in range(5)]
+    answers = [await post(flow_gateway, e) for e in events]
+    assert [a.json()["status"] for a in answers] == ["started"] * 2 + ["dropped"] * 3
+    assert {a.json()["reason"] for a in answers[2:]} == {"rate_limit"}
+    other = await post(flow_gateway, work_event("flow.rate_limit", f"{key}-b"))
+    assert other.json()["status"] == "started"  # a limit is per key
+    await closed_runs(temporal_client, [f"rate-{e['id']}" for e in events[:2]])
+    await asyncio.sleep(1)  # four dispatch intervals: a dropped event must stay dropped
+    for event in events[2:]:
+        assert await run_of(temporal_client, f"rate-{event['id']}") is None
+        entry = await ledger(flow_gateway, event)
+        assert entry["status"] == "dropped"
+        assert [(d["decision"], d["reason"]) for d in entry["decisions"]] == [
+            ("received", None),
+            ("dropped", "rate_limit"),
+        ]
+    again = await post(flow_gateway, events[-1])  # a duplicate of a dropped event
+    assert again.status_code == 200 and again.json()["status"] == "dropped"
