@@ -5,11 +5,14 @@
 - duplicated: a second run of a workflow, a second charge or refund of an order, or stock
   that does not add up (a second reservation or release);
 - wrong: a saga that ended other than the services' documented rules say it must.
+
+`audit_flow` judges events under flow control the same way, from Temporal's runs and the inbox.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,3 +210,71 @@ async def judge(
     if not drained:
         result.lost.append(f"not drained within {DRAIN_TIMEOUT:.0f} s")
     return result, drain
+
+
+async def audit_flow(
+    client: Client,
+    database_url: str,
+    events: list[dict[str, Any]],
+    accepted: set[str],
+    *,
+    workflow_id: Callable[[dict[str, Any]], str],
+    limit: int,
+) -> Audit:
+    """Judge events under a concurrency limit: each ran once, in bounds, and no slot leaked.
+
+    - lost: an accepted event without one completed run, or still waiting in the inbox;
+    - duplicated: a second run of an event's workflow, or a slot still taken once all closed;
+    - wrong: more than `limit` runs of one key open at one moment (Temporal's start and close
+      times), or a run of an event the gateway never took.
+    """
+    runs: dict[str, list[WorkflowExecution]] = defaultdict(list)
+    for event in events:
+        async for execution in client.list_workflows(f"WorkflowId = '{workflow_id(event)}'"):
+            runs[execution.id].append(execution)
+    conn = await asyncpg.connect(database_url)
+    try:
+        waiting = await conn.fetch(
+            "SELECT id, status FROM inbox WHERE status NOT IN ('started', 'dropped')"
+        )
+        open_slots = await conn.fetchval(
+            "SELECT count(*) FROM inbox WHERE slot_key IS NOT NULL AND closed_at IS NULL"
+            " AND status IN ('queued', 'started')"
+        )
+        committed = {r["id"] for r in await conn.fetch("SELECT id FROM inbox")}
+    finally:
+        await conn.close()
+    result = Audit(runs=sum(len(r) for r in runs.values()))
+    closes = [r.close_time.timestamp() for rs in runs.values() for r in rs if r.close_time]
+    result.last_close = max(closes) if closes else None
+    result.lost += [f"inbox {r['id']} still {r['status']}" for r in waiting]
+    if open_slots:
+        result.duplicated.append(f"{open_slots} slots still taken after every run closed")
+    by_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for event in events:
+        its_runs = runs.get(workflow_id(event), [])
+        if event["id"] not in accepted | committed:
+            if its_runs:
+                result.wrong.append(f"{workflow_id(event)}: ran though never taken")
+            continue
+        if len(its_runs) != 1:
+            (result.duplicated if its_runs else result.lost).append(
+                f"{workflow_id(event)}: {len(its_runs)} runs"
+            )
+            continue
+        run = its_runs[0]
+        if run.status != WorkflowExecutionStatus.COMPLETED or run.close_time is None:
+            result.lost.append(f"{workflow_id(event)}: {run.status}")
+            continue
+        by_key[event["data"]["key"]].append(
+            (run.start_time.timestamp(), run.close_time.timestamp())
+        )
+    for key, spans in by_key.items():
+        edges = sorted([(s, 1) for s, _ in spans] + [(c, -1) for _, c in spans])
+        open_now = peak = 0
+        for _, step in edges:
+            open_now += step
+            peak = max(peak, open_now)
+        if peak > limit:
+            result.wrong.append(f"key {key}: {peak} runs open at once, limit {limit}")
+    return result

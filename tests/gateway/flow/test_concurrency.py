@@ -9,7 +9,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.gateway.flow.conftest import closed_runs, ledger, most_open, work_event
+from tests.gateway.flow.runs import closed_runs, ledger, most_open, work_event
 from tests.helpers import post
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.gateway.flow.conftest import closed_runs, ledger, run_of, work_event
+from tests.gateway.flow.runs import closed_runs, ledger, run_of, work_event
 from tests.helpers import post, wait_for_step
 
 pytestmark = pytest.mark.slow

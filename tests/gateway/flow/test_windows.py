@@ -12,7 +12,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.gateway.flow.conftest import closed_runs, ledger, run_of, work_event
+from tests.gateway.flow.runs import closed_runs, ledger, run_of, work_event
 from tests.helpers import post
 
 pytestmark = pytest.mark.slow
