@@ -1,4 +1,10 @@
-"""Restock: what `inventory.restocked` does — add the arrived stock, once per event."""
+"""Restock: what `inventory.restocked` does — add the arrived stock, once per event.
+
+A warehouse feed sends restocks in bursts, often several for one SKU. They run one SKU at a
+time (`Concurrency(key="{sku}", limit=1)`): two adds to one stock row never race for its lock
+or retry against each other, and the stock level each run returns is the one it made. Restocks
+of other SKUs are not held behind them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,12 @@ from activities.inventory import AddStockInput, InventorySteps
 from workflows.models.restock import InventoryRestocked, RestockResult
 
 
-@sagaway.starts("inventory.restocked", workflow_id="restock-{sku}-{event_id}", business_key="{sku}")
+@sagaway.starts(
+    "inventory.restocked",
+    workflow_id="restock-{sku}-{event_id}",
+    business_key="{sku}",
+    concurrency=sagaway.Concurrency(key="{sku}", limit=1),
+)
 @workflow.defn
 class Restock(sagaway.SagaWorkflow):
     """One step, nothing to undo: add stock."""

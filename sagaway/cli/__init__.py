@@ -107,6 +107,7 @@ def temporal_new_codec_key(key_id: str = typer.Argument(..., help="Id of the new
 
 app.add_typer(operator.dlq_app, name="dlq")
 app.add_typer(operator.runs_app, name="runs")
+app.add_typer(operator.events_app, name="events")
 app.add_typer(keys.app, name="keys")
 app.add_typer(authoring.schemas_app, name="schemas")
 app.add_typer(authoring.histories_app, name="histories")

@@ -1,4 +1,4 @@
-"""`sagaway dlq ...` and `sagaway runs ...`: an operator's recovery tools, over the gateway's API.
+"""`sagaway dlq|runs|events ...`: operator tools for recovery and inspection, over the API.
 
 They speak HTTP to the gateway rather than to Postgres or Temporal directly, so they obey the
 same rules (replay is idempotent, runs that already undid steps are never replayed) and work
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import typer
@@ -23,6 +24,9 @@ from sagaway.settings import get_settings
 console = Console()
 dlq_app = typer.Typer(help="Dead letters: list, show and replay.", no_args_is_help=True)
 runs_app = typer.Typer(help="Runs: show, retry failed undos, resolve.", no_args_is_help=True)
+events_app = typer.Typer(
+    help="Events: what was decided about one, and why (the ledger).", no_args_is_help=True
+)
 
 GatewayOpt = Annotated[
     str | None,
@@ -164,6 +168,35 @@ def runs_show(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt =
     """Show a run's status and saga steps."""
     with _client(gateway, api_key) as http:
         typer.echo(json.dumps(_check(http.get(run_path(workflow_id))), indent=2))
+
+
+@events_app.command("show")
+def events_show(
+    source: str,
+    event_id: str,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the ledger as JSON.")] = False,
+) -> None:
+    """Show an event's status and every decision about it: held, released, dropped, started."""
+    path = f"/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
+    with _client(gateway, api_key) as http:
+        ledger = _check(http.get(path))
+    if as_json:
+        typer.echo(json.dumps(ledger, indent=2))
+        return
+    status = ledger["status"] + (f" ({ledger['reason']})" if ledger.get("reason") else "")
+    console.print(f"[bold]{ledger['type']}[/bold] {ledger['id']} from {ledger['source']}: {status}")
+    console.print(f"workflow {ledger['workflow_id']}  run {ledger.get('run_id') or '-'}")
+    table = Table("at", "decision", "reason", "run", "detail")
+    for d in ledger["decisions"]:
+        run = d.get("workflow_id") or ""
+        if d.get("run_id"):
+            run += f" ({d['run_id'][:8]})"
+        table.add_row(d["at"], d["decision"], d.get("reason") or "", run, d.get("detail") or "")
+    console.print(table)
+    if ledger.get("last_error"):
+        console.print(f"last delivery error: {ledger['last_error']}")
 
 
 @runs_app.command("retry-compensation")
