@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bench import inbox_size
 from bench.accept import accept
+from bench.held_release import held_release
 from bench.measure import CpuMeter
 from bench.report import write
 from bench.scenarios import DEFAULT_SCENARIOS, SCENARIOS, Bench, e2e, ingest, layers, memory, scale
@@ -30,10 +31,11 @@ RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "accept": accept,
     "inbox": inbox_size.inbox_size,
     "scale": scale,
+    "held": held_release,
 }
 #: Scenarios that leave runs no worker will take (ingest, accept) go last, so they burden
 #: nothing; the memory scenario's parking (no throughput measured) overlaps the inbox fill.
-ORDER = ("e2e", "memory", "scale", "layers", "inbox", "accept", "ingest")
+ORDER = ("e2e", "held", "memory", "scale", "layers", "inbox", "accept", "ingest")
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,9 @@ BLOCK = 1_000_000_000
 #: How long parked runs may take to reach their cancel window.
 PARK_TIMEOUT = 600.0
 
-SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale")
+SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale", "held")
 #: What `make bench` runs: every figure of the performance page (scale is on demand).
-DEFAULT_SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox")
+DEFAULT_SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "held")
 
 
 #: A gateway that runs the app's worker itself and starts its runs eagerly.

@@ -24,7 +24,7 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
         batch_size=3,
         parked=5,
         inbox_rows=2_000,
-        scenarios=("ingest", "e2e", "memory", "accept", "inbox"),
+        scenarios=("ingest", "e2e", "memory", "accept", "inbox", "held"),
         results_dir=tmp_path / "results",
     )
     out = Console(file=(tmp_path / "table.txt").open("w"), width=200)
@@ -47,6 +47,9 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     lag = results["extra"]["accept lag"]
     assert lag["started"] == lag["events"] > 0 and lag["refused"] == 0
     assert 0 < lag["p50_ms"] <= lag["p99_ms"]
+    held = results["extra"]["held release"]
+    assert held["events"] == 10 and held["held"] == 9  # the burst ran one at a time
+    assert 0 < held["p50_ms"] <= held["p99_ms"] <= held["max_ms"]
     assert results["extra"]["run"]["elapsed_s"] > 0
     assert (path.parent / "results.png").stat().st_size > 10_000
     assert "saga end to end" in (tmp_path / "table.txt").read_text()
