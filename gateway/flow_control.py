@@ -146,6 +146,19 @@ class FlowEngine:
         """Whether any trigger of the app declares a control that may keep an event waiting."""
         return bool(self.controlled)
 
+    def waiting_kinds(self) -> set[tuple[str, str]]:
+        """(trigger, status) of every way this app's events may wait: the gauge's series."""
+        kinds = set()
+        for event_type, trigger in self.controlled.items():
+            flow = _flow(trigger)
+            if flow.batch is not None:
+                kinds.add((event_type, "batched"))
+            elif flow.debounce is not None:
+                kinds.add((event_type, "debounced"))
+            elif flow.slot_key is not None or flow.throttle is not None:
+                kinds.add((event_type, "held"))
+        return kinds
+
     def poke(self) -> None:
         """Ask for a release pass soon: something may be free to go."""
         self.poked.set()

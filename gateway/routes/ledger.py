@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 
 from gateway.auth import RunsReader
 from gateway.deps import IngestDep, PoolDep
@@ -42,13 +43,24 @@ def event_ref(request: Request) -> tuple[str, str]:
     responses={404: _PROBLEM},
 )
 async def get_event(
-    request: Request, pool: PoolDep, ingest: IngestDep, caller: RunsReader
+    request: Request,
+    pool: PoolDep,
+    ingest: IngestDep,
+    caller: RunsReader,
+    source_and_id: Annotated[
+        str,
+        Path(
+            description="The event's source and id, each percent-encoded, joined by a slash",
+            examples=["%2Fshop%2Fcheckout/evt-0001"],
+        ),
+    ],
 ) -> EventLedger:
     """Where the event `{source}/{id}` (both percent-encoded) stands, and why, decision by decision.
 
     Started, held, debounced, batched or dropped; each decision with its time, reason and the
     run it led to. Only the caller's tenant's events are found.
     """
+    del source_and_id  # decoded already: split from the raw path instead (`event_ref`)
     source, event_id = event_ref(request)
     ledger = await read(pool, source, event_id, caller.tenant, ingest.links)
     if ledger is None:

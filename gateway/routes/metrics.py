@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.deps import PoolDep
+from gateway.deps import IngestDep, PoolDep
 from gateway.inbox import Inbox
 from gateway.metrics import (
     DEAD_LETTERS,
@@ -33,7 +33,7 @@ _reasons_seen: set[str] = set()
 _waiting_seen: set[tuple[str, str]] = set()
 
 
-async def _refresh_backlog(pool: asyncpg.Pool) -> None:
+async def _refresh_backlog(pool: asyncpg.Pool, waiting_kinds: set[tuple[str, str]]) -> None:
     depth, age = await Inbox(pool).backlog()
     INBOX_DEPTH.set(depth)
     OLDEST_QUEUED_AGE.set(age)
@@ -51,16 +51,17 @@ async def _refresh_backlog(pool: asyncpg.Pool) -> None:
         " 'batched') AND lead_seq IS NULL GROUP BY type, status"
     )
     waiting = {(r["type"], r["status"]): int(r["n"]) for r in rows}
-    _waiting_seen.update(waiting)
+    # Every controlled trigger has its series from the start (0), for dashboards and scalers.
+    _waiting_seen.update(waiting, waiting_kinds)
     for labels in _waiting_seen:
         EVENTS_WAITING.labels(*labels).set(waiting.get(labels, 0))
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(pool: PoolDep) -> Response:
+async def metrics(pool: PoolDep, ingest: IngestDep) -> Response:
     """Prometheus exposition of the gateway's metrics."""
     try:
-        await _refresh_backlog(pool)
+        await _refresh_backlog(pool, ingest.dispatcher.flow.waiting_kinds())
     except Exception:  # a scrape still answers; the gauges keep their last values
         SCRAPE_ERRORS.inc()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -65,10 +65,9 @@ def temporal_dev_server_command(
         str(port),
         "--db-filename",
         str(db_file),
-        "--http-port",
-        str(free_port()),
-        "--metrics-port",
-        str(free_port()),
+        # No --http-port or --metrics-port: the server picks free ones as it binds them. A
+        # port picked here is free only until another process's outgoing connection takes it
+        # as its local port, before the server starts (seen: "bind: address already in use").
         "--log-level",
         "warn",
         *search_attributes.dev_server_flags(),

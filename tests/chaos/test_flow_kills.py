@@ -1,4 +1,4 @@
-"""Scenario 7: events held by a concurrency limit while the worker, then the gateway, are killed.
+"""Scenario 9: events held by a concurrency limit while the worker, then the gateway, are killed.
 
 The flow app's `flow.concurrency` trigger allows two open runs per key; 300 events over ten keys
 arrive at once, so most are held in the inbox. The worker is SIGKILLed while runs hold their
@@ -107,7 +107,7 @@ async def test_held_events_run_once_in_bounds_when_the_worker_and_gateway_are_ki
     drain = None if result.last_close is None else max(0.0, result.last_close - load_ended)
     figure_book.record(
         Figures(
-            "7. held events, worker and gateway SIGKILLed",
+            "9. held events, worker and gateway SIGKILLed",
             len(events),
             f"Concurrency(limit={LIMIT}) over {KEYS} keys; worker SIGKILL with"
             f" {held_at_worker_kill} held, gateway SIGKILL with {held_at_gateway_kill} held",
