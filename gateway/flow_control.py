@@ -236,8 +236,8 @@ class FlowEngine:
                 await self._supersede(conn, row)
             if flow.batch is not None:
                 await self._fire(conn, trigger)  # a full batch goes out now, in this commit
-        metrics.count_decision(event.type, verdict.status)
-        if not starts_now:
+        if not starts_now:  # one that starts now is counted by its delivery (or as queued)
+            metrics.count_decision(event.type, verdict.status)
             self.poke()
         return row, True, starts_now and inline
 

@@ -8,6 +8,7 @@ from any machine that can reach the gateway. Under `make dev` they use the stack
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -188,12 +189,19 @@ def events_show(
     status = ledger["status"] + (f" ({ledger['reason']})" if ledger.get("reason") else "")
     console.print(f"[bold]{ledger['type']}[/bold] {ledger['id']} from {ledger['source']}: {status}")
     console.print(f"workflow {ledger['workflow_id']}  run {ledger.get('run_id') or '-'}")
-    table = Table("at", "decision", "reason", "run", "detail")
+    table = Table("at (UTC)", "decision", "reason", "run", "detail")
     for d in ledger["decisions"]:
         run = d.get("workflow_id") or ""
         if d.get("run_id"):
             run += f" ({d['run_id'][:8]})"
-        table.add_row(d["at"], d["decision"], d.get("reason") or "", run, d.get("detail") or "")
+        at = datetime.fromisoformat(d["at"]).astimezone(UTC)
+        table.add_row(
+            at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            d["decision"],
+            d.get("reason") or "",
+            run,
+            d.get("detail") or "",
+        )
     console.print(table)
     if ledger.get("last_error"):
         console.print(f"last delivery error: {ledger['last_error']}")
