@@ -534,12 +534,11 @@ class FlowEngine:
         if not replacing:
             return
         targets = await conn.fetch(
-            "SELECT o.seq, o.type, o.workflow_id, o.run_id, max(h.seq) AS by"
+            "SELECT DISTINCT o.seq, o.type, o.slot_key, o.workflow_id, o.run_id"
             " FROM inbox h JOIN inbox o"
             " ON o.type = h.type AND o.slot_key = h.slot_key AND o.closed_at IS NULL"
             " AND o.status = 'started' AND o.run_id IS NOT NULL"
-            " WHERE h.type = ANY($1::text[]) AND h.status = 'held' AND h.lead_seq IS NULL"
-            " GROUP BY o.seq, o.type, o.workflow_id, o.run_id",
+            " WHERE h.type = ANY($1::text[]) AND h.status = 'held' AND h.lead_seq IS NULL",
             replacing,
         )
         for target in targets:
@@ -553,13 +552,22 @@ class FlowEngine:
                     log.warning("could not cancel %s to replace it: %s", run[0], err)
                     continue
             self._cancelled.add(run)
-            await conn.execute(
-                "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
-                " SELECT $1, 'replaced', 'singleton', $2 WHERE NOT EXISTS (SELECT 1 FROM"
-                " event_decisions WHERE inbox_seq = $1 AND decision = 'replaced')",
-                target["seq"],
-                target["by"],
-            )
+            async with conn.transaction():
+                # Under the trigger's lock, as commits are: the replacement is the newest event
+                # of the key not dropped (a newer one may have replaced the one held before).
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + target["type"]
+                )
+                await conn.execute(
+                    "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
+                    " SELECT $1, 'replaced', 'singleton', (SELECT max(seq) FROM inbox"
+                    " WHERE type = $2 AND slot_key = $3 AND seq > $1 AND status <> 'dropped')"
+                    " WHERE NOT EXISTS (SELECT 1 FROM event_decisions WHERE inbox_seq = $1"
+                    " AND decision = 'replaced')",
+                    target["seq"],
+                    target["type"],
+                    target["slot_key"],
+                )
             metrics.count_decision(target["type"], "replaced")
             log.info("replacing %s (run %s): cancellation requested", run[0], run[1])
             self.watch(*run)

@@ -7,6 +7,7 @@ workflow is a saga whose one step has an undo, so a replaced run shows its compe
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -182,7 +183,8 @@ async def claim(work: Work) -> None:
 
 @activity.defn
 async def unclaim(work: Work) -> None:
-    """The step's undo."""
+    """The step's undo; it takes a moment, so a newer event can arrive while it runs."""
+    await asyncio.sleep(0.5)
 
 
 @sagaway.starts(
