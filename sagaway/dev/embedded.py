@@ -20,8 +20,7 @@ log = logging.getLogger(__name__)
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 #: Task queue fairness (flow control sends a fairness key, the tenant by default, with every
 #: start): server 1.32 orders by priority key as it is, but dispatches fairness keys first in,
-#: first out unless fairness is enabled (measured on one partition: 15 tasks of key A then 5 of
-#: key B ran A x15, B x5 by default, A and B in turn with it).
+#: first out unless fairness is enabled (`python -m bench.priority_order`).
 DYNAMIC_CONFIG = ("matching.enableFairness=true",)
 
 
