@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from sagaway.settings import Settings
+
+#: A connection, from the pool or not (a string: asyncpg's classes are generic to mypy only).
+Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 
 async def open_pool(settings: Settings) -> asyncpg.Pool:

@@ -10,46 +10,42 @@ Every decision about a trigger's events is made under one Postgres advisory lock
   run each; a `singleton(mode="replace")` cancels the open run, whose saga compensates.
 
 A slot is an event whose run is started (or about to be) and not seen closed. Whether a run
-closed is asked of Temporal (`Watcher`), never assumed, so a run that ends in any way frees its
-slot, and a gateway that dies mid-way leaks none: everything it knew is in Postgres.
+closed is asked of Temporal (`gateway.slot_watcher`), never assumed, so a run that ends in any
+way frees its slot, and a gateway that dies mid-way leaks none: everything it knew is in
+Postgres. Windows are `gateway.flow_windows`; a throttle's budget, `gateway.throttle`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from gateway import metrics
+from gateway import flow_windows as windows
+from gateway import metrics, throttle
 from gateway.cloudevents import CloudEvent
-from gateway.inbox import _COLUMNS, CHANNEL, INLINE_LEASE, POSTGRES_DOWN, InboxRow, Status
+from gateway.database import Conn
+from gateway.inbox import _COLUMNS, CHANNEL, INLINE_LEASE, InboxRow, Status
+from gateway.slot_watcher import SlotWatcher
 from sagaway.events import EventMeta
 from sagaway.flow import FlowControl, key
 from sagaway.triggers import Registry, Trigger
 
 log = logging.getLogger("sagaway.gateway.flow")
 
-#: A connection, from the pool or not (a string: asyncpg's classes are generic to mypy only).
-Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 _LOCK = "sagaway-flow:"
 #: Held events looked at per trigger and pass, best first.
 HELD_SCAN = 1000
-#: Runs watched at once per process; more are watched as these close.
-MAX_WATCHED = 1000
-#: How long a watcher waits before asking Temporal again after an error.
-WATCH_RETRY_SECONDS = 1.0
 
 _INSERT = (
     "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
@@ -103,21 +99,6 @@ class Verdict:
     detail: str | None = None
 
 
-def gcra(
-    tat: datetime | None, now: datetime, interval: timedelta, burst: int
-) -> tuple[bool, datetime]:
-    """Whether a throttle lets one more start through now, and its state after (GCRA).
-
-    `tat` is the theoretical time of the next start at the steady rate; up to `burst` starts
-    may come ahead of it. When refused, the returned time is when the next one may go.
-    """
-    theoretical = max(tat or now, now)
-    allowed_at = theoretical - interval * burst
-    if allowed_at <= now:
-        return True, theoretical + interval
-    return False, allowed_at
-
-
 class FlowEngine:
     """Flow control for the controlled triggers of one app's registry."""
 
@@ -134,7 +115,8 @@ class FlowEngine:
         self._slotted = [
             t for t, trig in self.controlled.items() if _flow(trig).slot_key is not None
         ]
-        self._watched: dict[tuple[str, str], asyncio.Task[None]] = {}
+        #: Frees a slot when Temporal says its run closed.
+        self.slots = SlotWatcher(client, pool, self._freed)
         self._cancelled: set[tuple[str, str]] = set()
         #: Set when a pass may release something (a run closed, an event was held or gathered).
         self.poked = asyncio.Event()
@@ -193,7 +175,7 @@ class FlowEngine:
         keys = Keys.of(flow, data, meta)
         if flow.singleton is not None and flow.singleton.mode == "skip":
             # Dropping for an open run that has in fact closed would lose the event: ask.
-            await self.refresh_slot(trigger.event_type, keys.slot or "")
+            await self.slots.refresh(trigger.event_type, keys.slot or "")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + event.type)
             existing = await conn.fetchrow(
@@ -291,16 +273,15 @@ class FlowEngine:
             )
             if ahead:
                 return Verdict("held", "throttle")
-            tat = await conn.fetchval(
-                "SELECT tat FROM flow_throttle WHERE type = $1 AND key = $2 FOR UPDATE",
-                t,
-                keys.throttle,
-            )
+            tkey = keys.throttle or ""
+            tats = await throttle.load(conn, t, [tkey])
             now = await conn.fetchval("SELECT now()")
-            allowed, after = gcra(tat, now, flow.throttle.interval, flow.throttle.burst)
+            allowed, after = throttle.gcra(
+                tats.get(tkey), now, flow.throttle.interval, flow.throttle.burst
+            )
             if not allowed:
                 return Verdict("held", "throttle")
-            await _save_tats(conn, t, {keys.throttle or "": after})
+            await throttle.save(conn, t, {tkey: after})
         return Verdict("queued")
 
     async def _supersede(self, conn: Conn, row: InboxRow) -> None:
@@ -360,7 +341,7 @@ class FlowEngine:
                 self.next_due = None
             if self._slotted:
                 await self._replace(conn)
-                await self._watch_open(conn)
+                await self.slots.watch_open(conn, self._slotted)
 
     async def _release_held(self, conn: Conn, trigger: Trigger) -> datetime | None:
         """Release held events in priority then arrival order while slots and budgets allow."""
@@ -382,14 +363,7 @@ class FlowEngine:
         total = flow.concurrency.total if flow.concurrency is not None else None
         tats: dict[str, datetime] = {}
         if flow.throttle is not None:
-            keys = sorted({r["throttle_key"] for r in held})
-            for r in await conn.fetch(
-                "SELECT key, tat FROM flow_throttle WHERE type = $1 AND key = ANY($2::text[])"
-                " FOR UPDATE",
-                t,
-                keys,
-            ):
-                tats[r["key"]] = r["tat"]
+            tats = await throttle.load(conn, t, sorted({r["throttle_key"] for r in held}))
         now: datetime = await conn.fetchval("SELECT now()")
         released: list[int] = []
         reasons: list[str] = []
@@ -404,7 +378,7 @@ class FlowEngine:
                 continue
             if flow.throttle is not None:
                 tk = h["throttle_key"]
-                allowed, after = gcra(
+                allowed, after = throttle.gcra(
                     tats.get(tk), now, flow.throttle.interval, flow.throttle.burst
                 )
                 if not allowed:
@@ -417,7 +391,7 @@ class FlowEngine:
             released.append(h["seq"])
             reasons.append(h["reason"])
         if changed:
-            await _save_tats(conn, t, changed)
+            await throttle.save(conn, t, changed)
         if released:
             await conn.execute(
                 "UPDATE inbox SET status = 'queued', reason = NULL, next_attempt_at = now()"
@@ -434,95 +408,12 @@ class FlowEngine:
         return next_due
 
     async def _fire(self, conn: Conn, trigger: Trigger) -> datetime | None:
-        """Turn every due debounce or batch window into one run; when the next one is due."""
-        flow = _flow(trigger)
-        t = trigger.event_type
-        status = "batched" if flow.batch is not None else "debounced"
-        groups = await conn.fetch(
-            "SELECT group_key, min(received_at) AS first, max(received_at) AS last,"
-            " count(*) AS n, now() AS now FROM inbox WHERE type = $1 AND status = $2"
-            " AND lead_seq IS NULL GROUP BY group_key",
-            t,
-            status,
-        )
-        next_due: datetime | None = None
-        fired = 0
-        for g in groups:
-            if flow.batch is not None:
-                size = flow.batch.max_size
-                at = g["first"] + flow.batch.max_wait
-                due = g["n"] >= size or at <= g["now"]
-            else:
-                debounce = flow.debounce
-                assert debounce is not None
-                at = g["last"] + debounce.period
-                if debounce.max_wait is not None:
-                    at = min(at, g["first"] + debounce.max_wait)
-                due = at <= g["now"]
-                size = None
-            if not due:
-                next_due = at if next_due is None else min(next_due, at)
-                continue
-            while True:
-                members = await conn.fetch(
-                    "SELECT seq, workflow_id FROM inbox WHERE type = $1 AND status = $2"
-                    " AND lead_seq IS NULL AND group_key = $3 ORDER BY seq"
-                    + (" LIMIT $4" if size else "")
-                    + " FOR UPDATE",
-                    *((t, status, g["group_key"], size) if size else (t, status, g["group_key"])),
-                )
-                if not members:
-                    break
-                await self._gather(conn, t, members, batch=flow.batch is not None)
-                fired += 1
-                # A batch fuller than max_size goes out in several runs; a partial rest
-                # waits for its own max_wait, unless the window was due by time.
-                if size is None or len(members) < size:
-                    break
+        """Every due window of `trigger` becomes a run; when its next window is due."""
+        next_due, fired = await windows.fire(conn, trigger)
         if fired:
             await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
             self.wake()
         return next_due
-
-    async def _gather(
-        self,
-        conn: Conn,
-        event_type: str,
-        members: Sequence[asyncpg.Record],
-        *,
-        batch: bool,
-    ) -> None:
-        """One window becomes one run: its lead (a batch's first event, a debounce's last)."""
-        lead = members[0] if batch else members[-1]
-        rest = [m["seq"] for m in members if m["seq"] != lead["seq"]]
-        reason = "batch" if batch else "debounce"
-        await conn.execute(
-            "UPDATE inbox SET lead_seq = seq, status = 'queued', next_attempt_at = now()"
-            " WHERE seq = $1",
-            lead["seq"],
-        )
-        if rest:
-            await conn.execute(
-                "UPDATE inbox SET lead_seq = $1, workflow_id = $2 WHERE seq = ANY($3::bigint[])",
-                lead["seq"],
-                lead["workflow_id"],
-                rest,
-            )
-        detail = f"one run for {len(members)} event{'s' if len(members) != 1 else ''}"
-        await conn.executemany(
-            _DECISION,
-            [(lead["seq"], "released", reason, None, detail)]
-            + [(s, "included", reason, lead["seq"], detail) for s in rest],
-        )
-        metrics.count_decision(event_type, "released")
-        metrics.count_decision(event_type, "included", len(rest))
-        log.info(
-            "%s window of %d %s event(s) → %s",
-            reason,
-            len(members),
-            event_type,
-            lead["workflow_id"],
-        )
 
     async def _replace(self, conn: Conn) -> None:
         """Cancel the open runs that a held `singleton(mode="replace")` event replaces."""
@@ -570,92 +461,7 @@ class FlowEngine:
                 )
             metrics.count_decision(target["type"], "replaced")
             log.info("replacing %s (run %s): cancellation requested", run[0], run[1])
-            self.watch(*run)
-
-    # -- which slots are open ----------------------------------------------------------------
-
-    async def _watch_open(self, conn: Conn) -> None:
-        """Watch every open run that holds a slot (up to `MAX_WATCHED`), oldest first."""
-        room = MAX_WATCHED - len(self._watched)
-        if room <= 0:
-            return
-        runs = await conn.fetch(
-            "SELECT workflow_id, run_id, min(seq) AS seq FROM inbox WHERE type = ANY($1::text[])"
-            " AND slot_key IS NOT NULL AND closed_at IS NULL AND status = 'started'"
-            " AND run_id IS NOT NULL GROUP BY workflow_id, run_id ORDER BY seq LIMIT $2",
-            self._slotted,
-            room + len(self._watched),
-        )
-        for r in runs:
-            self.watch(r["workflow_id"], r["run_id"])
-
-    def watch(self, workflow_id: str, run_id: str) -> None:
-        """Free the run's slot when Temporal says it closed (watched once per process)."""
-        run = (workflow_id, run_id)
-        if run in self._watched or len(self._watched) >= MAX_WATCHED:
-            return
-        task = asyncio.create_task(self._watch(workflow_id, run_id), name=f"watch {workflow_id}")
-        self._watched[run] = task
-        task.add_done_callback(lambda _: self._watched.pop(run, None))
-
-    async def _watch(self, workflow_id: str, run_id: str) -> None:
-        handle = self.client.get_workflow_handle(workflow_id, run_id=run_id)
-        while True:
-            # `result` long-polls the history until its close event; `describe` is the truth
-            # (the result may fail to decode, or the connection drop, while the run is open).
-            with contextlib.suppress(Exception):
-                await handle.result(follow_runs=False)
-            try:
-                desc = await handle.describe()
-            except RPCError as err:
-                if err.status == RPCStatusCode.NOT_FOUND:
-                    break  # gone from Temporal's retention: closed long ago
-                await asyncio.sleep(WATCH_RETRY_SECONDS)
-                continue
-            except Exception:
-                await asyncio.sleep(WATCH_RETRY_SECONDS)
-                continue
-            if desc.status != WorkflowExecutionStatus.RUNNING:
-                break
-        while True:
-            try:
-                await self.pool.execute(
-                    "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
-                    " AND slot_key IS NOT NULL AND closed_at IS NULL",
-                    workflow_id,
-                    run_id,
-                )
-                break
-            except POSTGRES_DOWN:
-                await asyncio.sleep(WATCH_RETRY_SECONDS)
-        self._cancelled.discard((workflow_id, run_id))
-        self.poke()
-
-    async def refresh_slot(self, event_type: str, slot: str) -> None:
-        """Ask Temporal whether the open runs of one slot key are still open (singleton skip)."""
-        runs = await self.pool.fetch(
-            "SELECT DISTINCT workflow_id, run_id FROM inbox WHERE type = $1 AND slot_key = $2"
-            " AND closed_at IS NULL AND status = 'started' AND run_id IS NOT NULL",
-            event_type,
-            slot,
-        )
-        for r in runs:
-            try:
-                desc = await self.client.get_workflow_handle(
-                    r["workflow_id"], run_id=r["run_id"]
-                ).describe()
-            except RPCError as err:
-                if err.status != RPCStatusCode.NOT_FOUND:
-                    continue  # cannot tell: count it as open
-            else:
-                if desc.status == WorkflowExecutionStatus.RUNNING:
-                    continue
-            await self.pool.execute(
-                "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
-                " AND slot_key IS NOT NULL AND closed_at IS NULL",
-                r["workflow_id"],
-                r["run_id"],
-            )
+            self.slots.watch(*run)
 
     # -- after a delivery --------------------------------------------------------------------
 
@@ -666,7 +472,7 @@ class FlowEngine:
             return
         flow = _flow(trigger)
         if flow.slot_key is not None:
-            self.watch(row.workflow_id, run_id)
+            self.slots.watch(row.workflow_id, run_id)
         if flow.groups is not None:
             await self.pool.execute(
                 "UPDATE inbox SET run_id = $2, dispatched_at = now() WHERE lead_seq = $1"
@@ -685,22 +491,16 @@ class FlowEngine:
 
     async def close(self) -> None:
         """Stop watching."""
-        for task in list(self._watched.values()):
-            task.cancel()
-        await asyncio.gather(*self._watched.values(), return_exceptions=True)
+        await self.slots.close()
+
+    def _freed(self, workflow_id: str, run_id: str) -> None:
+        self._cancelled.discard((workflow_id, run_id))
+        self.poke()
 
 
 def _flow(trigger: Trigger) -> FlowControl:
     assert trigger.flow is not None
     return trigger.flow
-
-
-async def _save_tats(conn: Conn, event_type: str, tats: dict[str, datetime]) -> None:
-    await conn.executemany(
-        "INSERT INTO flow_throttle (type, key, tat) VALUES ($1, $2, $3)"
-        " ON CONFLICT (type, key) DO UPDATE SET tat = excluded.tat",
-        [(event_type, k, v) for k, v in tats.items()],
-    )
 
 
 def _json(value: Any) -> str:
