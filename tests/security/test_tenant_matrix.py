@@ -7,6 +7,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -91,6 +92,11 @@ async def test_no_key_of_one_tenant_succeeds_on_another_tenants_objects(
                         json={**order_event(), "source": victim_source},
                         headers={**STRUCTURED, **auth},
                     ),
+                    "GET /events/{source}/{id}": await secure_client.get(
+                        f"/events/{quote(theirs.event['source'], safe='')}"
+                        f"/{quote(theirs.event['id'], safe='')}",
+                        headers=auth,
+                    ),
                     "POST /vault/detokenize": await secure_client.post(
                         "/vault/detokenize",
                         json={"tokens": [theirs.event["data"]["payment_token"]]},
@@ -109,7 +115,7 @@ async def test_no_key_of_one_tenant_succeeds_on_another_tenants_objects(
                     cross_successes.append(
                         (caller_tenant, role, "GET /dead-letters", listing.status_code, victim)
                     )
-    assert len(attempts) == len(TENANTS) * 2 * (len(TENANTS) - 1) * 7
+    assert len(attempts) == len(TENANTS) * 2 * (len(TENANTS) - 1) * 8
     assert cross_successes == []
     # The same calls succeed inside a tenant, so the zero above is the checks at work.
     acme = secure.tenants["acme"]
@@ -120,6 +126,8 @@ async def test_no_key_of_one_tenant_succeeds_on_another_tenants_objects(
     assert (
         await secure_client.get(f"/dead-letters/{mine.letter_id}", headers=bearer(acme.operator))
     ).is_success
+    own_event = f"/events/{quote(mine.event['source'], safe='')}/{quote(mine.event['id'], safe='')}"
+    assert (await secure_client.get(own_event, headers=bearer(acme.operator))).is_success
 
 
 async def test_the_same_event_in_two_tenants_makes_two_runs(

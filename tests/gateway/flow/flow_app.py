@@ -53,6 +53,21 @@ class Paced:
 
 
 @sagaway.starts(
+    "flow.concurrency_total",
+    workflow_id="total-{event_id}",
+    concurrency=sagaway.Concurrency(key="{key}", limit=2, total=3),
+)
+@workflow.defn
+class PacedTotal:
+    """At most two open runs per key, three across all keys."""
+
+    @workflow.run
+    async def run(self, work: Work) -> Done:
+        """Hold for the event's seconds."""
+        return await _hold(work)
+
+
+@sagaway.starts(
     "flow.throttle",
     workflow_id="thr-{event_id}",
     throttle=sagaway.Throttle(key="{key}", limit=3, period=timedelta(seconds=2), burst=0),
@@ -210,6 +225,7 @@ app = sagaway.App(
     name="flow",
     workflows=[
         Paced,
+        PacedTotal,
         Metered,
         Limited,
         Recompute,

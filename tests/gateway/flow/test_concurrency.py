@@ -48,6 +48,24 @@ async def test_thirty_events_of_one_key_never_run_more_than_two_at_once(
     assert again.status_code == 200 and again.json()["duplicate"] is True
 
 
+async def test_a_total_bounds_open_runs_across_keys_and_the_limit_each_key(
+    flow_gateway: httpx.AsyncClient, temporal_client: Client
+) -> None:
+    prefix = f"tot-{uuid.uuid4().hex[:6]}"
+    events = [
+        work_event("flow.concurrency_total", f"{prefix}-{n % 3}", seconds=0.3) for n in range(12)
+    ]
+    for event in events:
+        assert (await post(flow_gateway, event)).status_code == 202
+    runs = await closed_runs(temporal_client, [f"total-{e['id']}" for e in events])
+    assert most_open(runs) == 3
+    for k in range(3):
+        of_key = [
+            r for r, e in zip(runs, events, strict=True) if e["data"]["key"].endswith(f"-{k}")
+        ]
+        assert most_open(of_key) <= 2
+
+
 async def test_held_events_leave_by_priority_and_temporal_gets_the_priority(
     flow_gateway: httpx.AsyncClient, temporal_client: Client
 ) -> None:
