@@ -113,6 +113,8 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             finally:
                 stop.set()
                 await asyncio.gather(*tasks)
+                # Its watchers run whether or not this gateway runs the loop (inline starts).
+                await dispatcher.flow.close()
         await pool.close()
 
     # Swagger UI and ReDoc served from the package: /docs works without internet.

@@ -56,6 +56,7 @@ async def run_dispatcher(app: App, settings: Settings, stop: asyncio.Event) -> N
                 concurrency=settings.dispatch_concurrency,
             )
         finally:
+            await dispatcher.flow.close()
             await pool.release(listener)
     finally:
         await pool.close()

@@ -33,6 +33,7 @@ from gateway.flow_control import FlowEngine
 from gateway.inbox import POSTGRES_DOWN, Inbox, InboxRow, Status
 from sagaway import search_attributes as sa
 from sagaway.events import EventMeta
+from sagaway.flow import FlowControl
 from sagaway.ids import bounded
 from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
@@ -44,6 +45,8 @@ from sagaway.triggers import Registry, Trigger, UnknownEventType
 log = logging.getLogger("sagaway.gateway.dispatch")
 
 RPC_TIMEOUT = timedelta(seconds=5)
+#: What a trigger without flow control has: no priority key; the tenant as fairness key.
+_NO_FLOW = FlowControl()
 DISPATCH_TIMEOUT_SECONDS = 8.0
 MAX_BACKOFF = timedelta(seconds=60)
 LOOP_LEASE = timedelta(seconds=30)
@@ -142,13 +145,12 @@ class Dispatcher:
             raise _Permanent("no-route", f"no workflow listens to {row.type!r}") from None
         try:
             # Read in the version it was written in, upcast to the one the workflow takes.
-            takes_list = trigger.flow is not None and trigger.flow.takes_list
-            # A batch (or a debounce keeping all): every event of the window, in order.
-            events = await self.flow.window(row) if takes_list else [row.event]
-            items = [
-                self.schemas.load(row.type, e.get("data"), e.get("dataschema")).data for e in events
-            ]
-            data: Any = items if takes_list else items[0]
+            first = self._load(row.type, row.event)
+            data: Any = first
+            if trigger.flow is not None and trigger.flow.takes_list:
+                # A batch (or a debounce keeping all): every event of the window, in order.
+                data = [self._load(row.type, e) for e in await self.flow.window(row)]
+                first = data[0]
         except UnknownSchema as err:  # its version was removed since it was accepted
             raise _Permanent("unknown-schema", str(err)) from None
         except ValidationError as err:  # the schema changed since the event was accepted
@@ -163,12 +165,12 @@ class Dispatcher:
                     task_queue=self.task_queue,
                     rpc_timeout=RPC_TIMEOUT,
                     request_eager_start=self.eager,
-                    priority=priority(trigger, items[0], meta),
+                    priority=priority(trigger, first, meta),
                     **start_options(
-                        items[0],
+                        first,
                         meta,
                         row.workflow_id,
-                        trigger.render_business_key(data, meta),
+                        trigger.render_business_key(first, meta),
                         self.gateway_url,
                     ),
                 )
@@ -186,6 +188,9 @@ class Dispatcher:
                 ) from None
             raise
         return Outcome("signaled")
+
+    def _load(self, event_type: str, event: dict[str, Any]) -> Any:
+        return self.schemas.load(event_type, event.get("data"), event.get("dataschema")).data
 
     async def run_loop(
         self, interval: float, stop: asyncio.Event, batch: int = 100, concurrency: int = 1
@@ -238,7 +243,6 @@ class Dispatcher:
         finally:
             if inflight:  # let deliveries in flight record their outcome
                 await asyncio.gather(*inflight, return_exceptions=True)
-            await self.flow.close()
 
     def _nap(self, interval: float) -> float:
         """The loop's sleep: the interval, or less when a throttle refills or a window closes."""
@@ -291,9 +295,7 @@ def start_options(
 
 def priority(trigger: Trigger, data: Any, meta: EventMeta) -> Priority:
     """The run's Temporal priority: the trigger's priority key and fairness (default: tenant)."""
-    flow = trigger.flow
-    if flow is None:
-        return Priority(fairness_key=meta.tenant or DEFAULT_TENANT)
+    flow = trigger.flow or _NO_FLOW
     return Priority(
         priority_key=flow.render_priority(data, meta),
         fairness_key=flow.render_fairness(data, meta) or DEFAULT_TENANT,

@@ -113,7 +113,7 @@ def count_decision(event_type: str, decision: str, n: int = 1) -> None:
 def observe_dispatch(row: InboxRow, status: Status, seconds: float) -> None:
     """Count one dispatch attempt; a delivery also observes the lag since the commit."""
     DISPATCH_SECONDS.labels(row.type, status).observe(seconds)
-    EVENT_DECISIONS.labels(row.type, status).inc()
+    count_decision(row.type, status)
     if status in ("started", "signaled"):
         lag = (datetime.now(UTC) - row.received_at).total_seconds()
         DISPATCH_LAG_SECONDS.labels(row.type).observe(max(lag, 0.0))

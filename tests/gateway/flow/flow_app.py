@@ -132,6 +132,7 @@ class RecomputeAll:
 @sagaway.starts(
     "flow.batch",
     workflow_id="batch-{event_id}",
+    business_key="{key}",  # rendered from the batch's first event
     batch=sagaway.Batch(key="{key}", max_size=4, max_wait=timedelta(seconds=1.5)),
 )
 @workflow.defn
