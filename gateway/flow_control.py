@@ -34,10 +34,18 @@ from gateway import flow_windows as windows
 from gateway import metrics, throttle
 from gateway.cloudevents import CloudEvent
 from gateway.database import Conn
-from gateway.inbox import _COLUMNS, CHANNEL, INLINE_LEASE, InboxRow, Status
+from gateway.inbox import (
+    _COLUMNS,
+    _GET,
+    INLINE_LEASE,
+    InboxRow,
+    Status,
+    decode_json,
+    event_columns,
+)
 from gateway.slot_watcher import SlotWatcher
 from sagaway.events import EventMeta
-from sagaway.flow import FlowControl, key
+from sagaway.flow import DEFAULT_PRIORITY, FlowControl, key
 from sagaway.triggers import Registry, Trigger
 
 log = logging.getLogger("sagaway.gateway.flow")
@@ -77,8 +85,8 @@ class Keys:
     priority: int | None = None
 
     @classmethod
-    def of(cls, flow: FlowControl, data: BaseModel, meta: EventMeta) -> Keys:
-        """Render every control's key for this event."""
+    def of(cls, flow: FlowControl, data: BaseModel, meta: EventMeta, priority: int | None) -> Keys:
+        """Render every control's key for this event (its priority is rendered already)."""
         slot = flow.concurrency or flow.singleton
         groups = flow.groups
         return cls(
@@ -86,7 +94,7 @@ class Keys:
             throttle=key(flow.throttle.key, data, meta) if flow.throttle else None,
             rate=key(flow.rate_limit.key, data, meta) if flow.rate_limit else None,
             group=key(groups.key, data, meta) if groups else None,
-            priority=flow.render_priority(data, meta),
+            priority=priority,
         )
 
 
@@ -115,6 +123,12 @@ class FlowEngine:
         self._slotted = [
             t for t, trig in self.controlled.items() if _flow(trig).slot_key is not None
         ]
+        #: (trigger, status) of every way the app's events may wait: the gauge's series.
+        self.waiting_kinds = {
+            (t, status)
+            for t, trig in self.controlled.items()
+            if (status := _waits_as(_flow(trig))) is not None
+        }
         #: Frees a slot when Temporal says its run closed.
         self.slots = SlotWatcher(client, pool, self._freed)
         self._cancelled: set[tuple[str, str]] = set()
@@ -127,19 +141,6 @@ class FlowEngine:
     def active(self) -> bool:
         """Whether any trigger of the app declares a control that may keep an event waiting."""
         return bool(self.controlled)
-
-    def waiting_kinds(self) -> set[tuple[str, str]]:
-        """(trigger, status) of every way this app's events may wait: the gauge's series."""
-        kinds = set()
-        for event_type, trigger in self.controlled.items():
-            flow = _flow(trigger)
-            if flow.batch is not None:
-                kinds.add((event_type, "batched"))
-            elif flow.debounce is not None:
-                kinds.add((event_type, "debounced"))
-            elif flow.slot_key is not None or flow.throttle is not None:
-                kinds.add((event_type, "held"))
-        return kinds
 
     def poke(self) -> None:
         """Ask for a release pass soon: something may be free to go."""
@@ -161,6 +162,7 @@ class FlowEngine:
         data: BaseModel,
         meta: EventMeta,
         *,
+        priority: int | None,
         correlation_id: str,
         workflow_id: str,
         trace_context: dict[str, str] | None,
@@ -169,36 +171,25 @@ class FlowEngine:
     ) -> tuple[InboxRow, bool, bool]:
         """Commit the event with its flow decision; like `Inbox.record`, (row, new, dispatch now).
 
-        Raises `InvalidPriority` when the event's priority is not 1..5.
+        `priority` is the event's priority key, as the ingest rendered (and checked) it.
         """
         flow = _flow(trigger)
-        keys = Keys.of(flow, data, meta)
+        keys = Keys.of(flow, data, meta, priority)
         if flow.singleton is not None and flow.singleton.mode == "skip":
             # Dropping for an open run that has in fact closed would lose the event: ask.
             await self.slots.refresh(trigger.event_type, keys.slot or "")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + event.type)
-            existing = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3",
-                tenant,
-                event.source,
-                event.id,
-            )
+            existing = await conn.fetchrow(_GET, event.source, event.id, tenant)
             if existing is not None:  # a duplicate, whatever was decided about the first
                 return InboxRow.from_record(existing), False, False
             verdict = await self._decide(conn, trigger, keys)
             starts_now = verdict.status == "queued"
             record = await conn.fetchrow(
                 _INSERT,
-                event.source,
-                event.id,
-                event.type,
-                event.content_hash(),
-                _json(event.as_json()),
-                correlation_id,
-                workflow_id,
+                *event_columns(event, correlation_id, workflow_id),
                 INLINE_LEASE if starts_now and inline else timedelta(0),
-                _json(trace_context) if trace_context else None,
+                json.dumps(trace_context) if trace_context else None,
                 tenant,
                 verdict.status,
                 verdict.reason,
@@ -349,7 +340,9 @@ class FlowEngine:
         t = trigger.event_type
         held = await conn.fetch(
             "SELECT seq, slot_key, throttle_key, reason FROM inbox WHERE type = $1"
-            " AND status = 'held' AND lead_seq IS NULL ORDER BY coalesce(priority, 3), seq"
+            " AND status = 'held' AND lead_seq IS NULL"
+            # The order of the `inbox_waiting` index (migration 007).
+            f" ORDER BY coalesce(priority, {DEFAULT_PRIORITY}), seq"
             " LIMIT $2 FOR UPDATE",
             t,
             HELD_SCAN,
@@ -402,7 +395,6 @@ class FlowEngine:
                 _DECISION,
                 [(s, "released", r, None, None) for s, r in zip(released, reasons, strict=True)],
             )
-            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
             metrics.count_decision(t, "released", len(released))
             self.wake()
         return next_due
@@ -411,7 +403,6 @@ class FlowEngine:
         """Every due window of `trigger` becomes a run; when its next window is due."""
         next_due, fired = await windows.fire(conn, trigger)
         if fired:
-            await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
             self.wake()
         return next_due
 
@@ -486,7 +477,7 @@ class FlowEngine:
         records = await self.pool.fetch(
             "SELECT event FROM inbox WHERE lead_seq = $1 ORDER BY seq", row.seq
         )
-        events = [_load_json(r["event"]) for r in records]
+        events = [decode_json(r["event"]) for r in records]
         return events or [row.event]
 
     async def close(self) -> None:
@@ -498,15 +489,17 @@ class FlowEngine:
         self.poke()
 
 
+def _waits_as(flow: FlowControl) -> str | None:
+    """The status an event of this flow waits in, if it can wait (a rate limit only drops)."""
+    if flow.batch is not None:
+        return "batched"
+    if flow.debounce is not None:
+        return "debounced"
+    if flow.slot_key is not None or flow.throttle is not None:
+        return "held"
+    return None
+
+
 def _flow(trigger: Trigger) -> FlowControl:
     assert trigger.flow is not None
     return trigger.flow
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value)
-
-
-def _load_json(value: Any) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(value) if isinstance(value, str) else value
-    return loaded

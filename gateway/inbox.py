@@ -47,6 +47,8 @@ _INSERT = (
     f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11)"
     f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
 )
+#: One event of a tenant by (source, id).
+_GET = f"SELECT {_COLUMNS} FROM inbox WHERE source = $1 AND id = $2 AND tenant = $3"
 #: The insert, or else the row it collided with, in one statement.
 _INSERT_OR_GET = (
     f"WITH new AS ({_INSERT})"
@@ -98,11 +100,27 @@ class InboxRow:
     def from_record(cls, record: asyncpg.Record, skip: tuple[str, ...] = ()) -> InboxRow:
         """Build from a database row (leaving out the columns named in `skip`)."""
         values = {k: v for k, v in record.items() if k not in skip}
-        if isinstance(values["event"], str):
-            values["event"] = json.loads(values["event"])
-        if isinstance(values.get("trace_context"), str):
-            values["trace_context"] = json.loads(values["trace_context"])
+        values["event"] = decode_json(values["event"])
+        values["trace_context"] = decode_json(values.get("trace_context"))
         return cls(**values)
+
+
+def decode_json(value: Any) -> Any:
+    """A jsonb value as Python (asyncpg hands jsonb over as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def event_columns(event: CloudEvent, correlation_id: str, workflow_id: str) -> tuple[Any, ...]:
+    """The first seven values of an inbox insert: the event, its hash and its ids."""
+    return (
+        event.source,
+        event.id,
+        event.type,
+        event.content_hash(),
+        json.dumps(event.as_json()),
+        correlation_id,
+        workflow_id,
+    )
 
 
 class Inbox:
@@ -129,16 +147,7 @@ class Inbox:
         when an earlier event of its partition is still queued (that one goes first), nor when
         the caller will not try (`inline=False`: Temporal is known to be down).
         """
-        args = (
-            event.source,
-            event.id,
-            event.type,
-            event.content_hash(),
-            json.dumps(event.as_json()),
-            correlation_id,
-            workflow_id,
-            partition_key,
-        )
+        args = (*event_columns(event, correlation_id, workflow_id), partition_key)
         extra = (json.dumps(trace_context) if trace_context else None, tenant)
         if partition_key is None:
             # Unordered: one statement, one round trip (no transaction around it), and on a
@@ -191,7 +200,7 @@ class Inbox:
     ) -> InboxRow | None:
         """The recorded event of `tenant` with this source and id."""
         row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM inbox WHERE source = $1 AND id = $2 AND tenant = $3",
+            _GET,
             source,
             event_id,
             tenant,

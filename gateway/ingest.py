@@ -177,9 +177,10 @@ class Ingest:
             correlation_id=cid,
             tenant=tenant,
         )
-        if trigger.flow is not None and trigger.flow.priority is not None:
+        priority = None
+        if trigger.flow is not None:
             try:  # refused here, not when a held event is released
-                trigger.flow.render_priority(data, meta)
+                priority = trigger.flow.render_priority(data, meta)
             except InvalidPriority as err:
                 raise Problem(
                     "invalid-data",
@@ -202,6 +203,7 @@ class Ingest:
                     trigger,
                     data,
                     meta,
+                    priority=priority,
                     correlation_id=cid,
                     workflow_id=workflow_id,
                     trace_context=trace_context,

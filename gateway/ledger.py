@@ -15,15 +15,21 @@ from pydantic import BaseModel, Field
 
 from gateway.models import EventStatus, RunLinks
 
+# Named as the models' fields, so a row is the model's input.
 _EVENT = (
     "SELECT seq, source, id, type, status, reason, workflow_id, run_id, correlation_id,"
-    " received_at, dispatched_at, attempts, last_error, lead_seq, closed_at, tenant"
+    " received_at, dispatched_at, attempts, last_error, closed_at AS run_closed_at"
     " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3"
 )
 _DECISIONS = (
-    "SELECT d.at, d.decision, d.reason, d.detail, r.workflow_id, r.run_id, r.id AS related_id"
+    "SELECT d.at, d.decision, d.reason, d.detail, r.workflow_id, r.run_id,"
+    " r.id AS related_event_id"
     " FROM event_decisions d LEFT JOIN inbox r ON r.seq = d.related_seq"
     " WHERE d.inbox_seq = $1 ORDER BY d.at, d.id"
+)
+_DEAD_LETTER = (
+    "SELECT created_at AS at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
+    " ORDER BY id DESC LIMIT 1"
 )
 
 
@@ -79,68 +85,29 @@ async def read(
     if row is None:
         return None
     decisions = [
-        Decision(at=row["received_at"], decision="received", workflow_id=row["workflow_id"])
+        Decision(at=row["received_at"], decision="received", workflow_id=row["workflow_id"]),
+        *(Decision(**d) for d in await pool.fetch(_DECISIONS, row["seq"])),
     ]
-    for d in await pool.fetch(_DECISIONS, row["seq"]):
-        decisions.append(
-            Decision(
-                at=d["at"],
-                decision=d["decision"],
-                reason=d["reason"],
-                workflow_id=d["workflow_id"],
-                run_id=d["run_id"],
-                related_event_id=d["related_id"],
-                detail=d["detail"],
-            )
-        )
     status = row["status"]
+    run = {"workflow_id": row["workflow_id"], "run_id": row["run_id"]}
     if row["dispatched_at"] is not None and status in ("started", "signaled"):
-        decisions.append(
-            Decision(
-                at=row["dispatched_at"],
-                decision=status,
-                workflow_id=row["workflow_id"],
-                run_id=row["run_id"],
-            )
-        )
+        decisions.append(Decision(at=row["dispatched_at"], decision=status, **run))
     elif row["run_id"] is not None and status in ("debounced", "batched"):
         decisions.append(
             Decision(
                 at=row["dispatched_at"] or row["received_at"],
                 decision="started",
                 reason="debounce" if status == "debounced" else "batch",
-                workflow_id=row["workflow_id"],
-                run_id=row["run_id"],
                 detail="the run this event went into started",
+                **run,
             )
         )
     elif status == "dead_lettered":
-        letter = await pool.fetchrow(
-            "SELECT created_at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
-            " ORDER BY id DESC LIMIT 1",
-            row["seq"],
-        )
+        letter = await pool.fetchrow(_DEAD_LETTER, row["seq"])
+        found = dict(letter) if letter else {"at": row["received_at"], "detail": row["last_error"]}
         decisions.append(
-            Decision(
-                at=letter["created_at"] if letter else row["received_at"],
-                decision="dead_lettered",
-                reason=letter["reason"] if letter else None,
-                workflow_id=row["workflow_id"],
-                detail=letter["detail"] if letter else row["last_error"],
-            )
+            Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)
         )
     return EventLedger(
-        id=row["id"],
-        source=row["source"],
-        type=row["type"],
-        status=status,
-        reason=row["reason"],
-        workflow_id=row["workflow_id"],
-        run_id=row["run_id"],
-        correlation_id=row["correlation_id"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        run_closed_at=row["closed_at"],
-        decisions=decisions,
-        links=links(row["workflow_id"], row["run_id"]),
+        **dict(row), decisions=decisions, links=links(row["workflow_id"], row["run_id"])
     )

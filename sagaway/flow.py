@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import dataclasses as checked
 
 from sagaway.events import EventMeta
 from sagaway.templates import check_template, render
@@ -29,47 +30,30 @@ from sagaway.templates import check_template, render
 PRIORITY_RANGE = (1, 5)
 DEFAULT_PRIORITY = 3
 
-
-def _positive(name: str, value: int) -> None:
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
-
-
-def _duration(name: str, value: timedelta | None, *, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise ValueError(f"{name} must be a positive timedelta, not {value!r}")
+# The controls are pydantic dataclasses: a senseless value (a limit of 0, a negative period, a
+# mode that does not exist) is a `ValidationError` (a `ValueError`) where it is written.
+_CONFIG = ConfigDict(extra="forbid")
+PositiveInt = Annotated[int, Field(gt=0)]
+Duration = Annotated[timedelta, Field(gt=timedelta(0))]
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class Concurrency:
     """Never more than `limit` open runs per key (and `total` across keys); the rest are held."""
 
     key: str = ""
-    limit: int = 1
-    total: int | None = None
-
-    def __post_init__(self) -> None:
-        _positive("Concurrency.limit", self.limit)
-        if self.total is not None:
-            _positive("Concurrency.total", self.total)
+    limit: PositiveInt = 1
+    total: PositiveInt | None = None
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class Throttle:
     """At most `limit` starts per `period` per key, `burst` more at once; the rest are held."""
 
     key: str = ""
-    limit: int = 1
-    period: timedelta = timedelta(seconds=1)
-    burst: int = 0
-
-    def __post_init__(self) -> None:
-        _positive("Throttle.limit", self.limit)
-        _duration("Throttle.period", self.period)
-        if not isinstance(self.burst, int) or self.burst < 0:
-            raise ValueError(f"Throttle.burst must be 0 or more, not {self.burst!r}")
+    limit: PositiveInt = 1
+    period: Duration = timedelta(seconds=1)
+    burst: Annotated[int, Field(ge=0)] = 0
 
     @property
     def interval(self) -> timedelta:
@@ -77,58 +61,40 @@ class Throttle:
         return self.period / self.limit
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class RateLimit:
     """At most `limit` runs per `period` per key; events over it are dropped (and recorded)."""
 
     key: str = ""
-    limit: int = 1
-    period: timedelta = timedelta(minutes=1)
-
-    def __post_init__(self) -> None:
-        _positive("RateLimit.limit", self.limit)
-        _duration("RateLimit.period", self.period)
+    limit: PositiveInt = 1
+    period: Duration = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class Debounce:
     """One run per key after `period` of quiet, with the last event (or all: `keep="all"`)."""
 
     key: str = ""
-    period: timedelta = timedelta(seconds=5)
-    max_wait: timedelta | None = None
+    period: Duration = timedelta(seconds=5)
+    max_wait: Duration | None = None
     keep: Literal["last", "all"] = "last"
 
-    def __post_init__(self) -> None:
-        _duration("Debounce.period", self.period)
-        _duration("Debounce.max_wait", self.max_wait, optional=True)
-        if self.keep not in ("last", "all"):
-            raise ValueError(f"Debounce.keep is 'last' or 'all', not {self.keep!r}")
 
-
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class Batch:
     """One run per key with up to `max_size` events, when full or `max_wait` after the first."""
 
     key: str = ""
-    max_size: int = 100
-    max_wait: timedelta = timedelta(seconds=10)
-
-    def __post_init__(self) -> None:
-        _positive("Batch.max_size", self.max_size)
-        _duration("Batch.max_wait", self.max_wait)
+    max_size: PositiveInt = 100
+    max_wait: Duration = timedelta(seconds=10)
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_CONFIG)
 class Singleton:
     """One open run per key: a new event is dropped (`skip`), held (`queue`) or replaces it."""
 
     key: str = ""
     mode: Literal["skip", "queue", "replace"] = "skip"
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("skip", "queue", "replace"):
-            raise ValueError(f"Singleton.mode is 'skip', 'queue' or 'replace', not {self.mode!r}")
 
 
 #: A priority: a template rendering 1..5, or a function of the event's data.
@@ -154,19 +120,22 @@ class FlowControl:
     fairness_weight: float | None = None
 
     @property
+    def controls(self) -> tuple[Any, ...]:
+        """The declared controls that decide per event (all but priority and fairness)."""
+        declared = (
+            self.concurrency,
+            self.throttle,
+            self.rate_limit,
+            self.debounce,
+            self.batch,
+            self.singleton,
+        )
+        return tuple(c for c in declared if c is not None)
+
+    @property
     def holds(self) -> bool:
         """Whether the gateway must decide per event (any control besides priority/fairness)."""
-        return any(
-            c is not None
-            for c in (
-                self.concurrency,
-                self.throttle,
-                self.rate_limit,
-                self.debounce,
-                self.batch,
-                self.singleton,
-            )
-        )
+        return bool(self.controls)
 
     @property
     def takes_list(self) -> bool:
@@ -217,15 +186,7 @@ class FlowControl:
 
     def templates(self) -> list[str]:
         """Every key template of the trigger's controls."""
-        controls = (
-            self.concurrency,
-            self.throttle,
-            self.rate_limit,
-            self.debounce,
-            self.batch,
-            self.singleton,
-        )
-        found = [c.key for c in controls if c is not None and c.key]
+        found = [c.key for c in self.controls if c.key]
         if isinstance(self.priority, str):
             found.append(self.priority)
         if self.fairness_key:

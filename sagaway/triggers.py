@@ -31,13 +31,12 @@ from sagaway.flow import (
     Singleton,
     Throttle,
 )
-from sagaway.templates import EVENT_FIELDS, check_template, render
+from sagaway.templates import check_template, render
 
 Action = Literal["start", "signal"]
 W = TypeVar("W", bound=type)
 
 _ATTR = "__sagaway_triggers__"
-__all__ = ["EVENT_FIELDS", "Registry", "Trigger", "UnknownEventType", "signals", "starts"]
 
 
 @dataclass(frozen=True)

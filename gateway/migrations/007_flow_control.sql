@@ -50,3 +50,9 @@ CREATE INDEX event_decisions_event ON event_decisions (inbox_seq, id);
 DROP INDEX inbox_delivered;
 CREATE INDEX inbox_delivered ON inbox (dispatched_at)
     WHERE status IN ('started', 'signaled', 'dropped', 'debounced', 'batched');
+
+-- Dispatchers in other processes hear of an event that becomes due by an update too (a held
+-- event released, a window's lead), as they hear of one inserted due (migration 006).
+CREATE TRIGGER inbox_released AFTER UPDATE OF status ON inbox FOR EACH ROW
+    WHEN (OLD.status <> 'queued' AND NEW.status = 'queued' AND NEW.next_attempt_at <= now())
+    EXECUTE FUNCTION inbox_notify_due();

@@ -61,7 +61,7 @@ async def _refresh_backlog(pool: asyncpg.Pool, waiting_kinds: set[tuple[str, str
 async def metrics(pool: PoolDep, ingest: IngestDep) -> Response:
     """Prometheus exposition of the gateway's metrics."""
     try:
-        await _refresh_backlog(pool, ingest.dispatcher.flow.waiting_kinds())
+        await _refresh_backlog(pool, ingest.dispatcher.flow.waiting_kinds)
     except Exception:  # a scrape still answers; the gauges keep their last values
         SCRAPE_ERRORS.inc()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
