@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -124,3 +125,18 @@ async def new_database(server_url: str, prefix: str = "t") -> str:
     finally:
         await conn.close()
     return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
+async def cli(env: dict[str, str], *args: str) -> tuple[int, str]:
+    """Run `sagaway ARGS` as a user would; its exit code and output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "sagaway",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    return proc.returncode or 0, out.decode()

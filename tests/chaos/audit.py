@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from sagaway.search_attributes import SAGA_STATUS
 from tests.chaos.harness import DRAIN_TIMEOUT, ORDER_TYPE, Order, wait_drained
+from tests.gateway.flow.runs import Run, most_open
 
 
 @dataclass
@@ -250,7 +251,7 @@ async def audit_flow(
     result.lost += [f"inbox {r['id']} still {r['status']}" for r in waiting]
     if open_slots:
         result.duplicated.append(f"{open_slots} slots still taken after every run closed")
-    by_key: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    by_key: dict[str, list[Run]] = defaultdict(list)
     for event in events:
         its_runs = runs.get(workflow_id(event), [])
         if event["id"] not in accepted | committed:
@@ -266,15 +267,8 @@ async def audit_flow(
         if run.status != WorkflowExecutionStatus.COMPLETED or run.close_time is None:
             result.lost.append(f"{workflow_id(event)}: {run.status}")
             continue
-        by_key[event["data"]["key"]].append(
-            (run.start_time.timestamp(), run.close_time.timestamp())
-        )
-    for key, spans in by_key.items():
-        edges = sorted([(s, 1) for s, _ in spans] + [(c, -1) for _, c in spans])
-        open_now = peak = 0
-        for _, step in edges:
-            open_now += step
-            peak = max(peak, open_now)
-        if peak > limit:
+        by_key[event["data"]["key"]].append(Run(run.id, run.status, run.start_time, run.close_time))
+    for key, key_runs in by_key.items():
+        if (peak := most_open(key_runs)) > limit:
             result.wrong.append(f"key {key}: {peak} runs open at once, limit {limit}")
     return result

@@ -6,15 +6,13 @@ network edge; the gateway, worker, Temporal and Postgres are real.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import sys
 import uuid
 from typing import Any
 
 import httpx
 
-from tests.helpers import payment, post, restock, wait_for_saga
+from tests.helpers import cli, payment, post, restock, wait_for_saga
 from tests.stack import Stack, order_event
 
 SKU = "sku-recovery"
@@ -207,18 +205,3 @@ async def test_cli_lists_and_bulk_replays_with_progress(
     assert code == 1
     assert "No workflow listens" in out
     assert "replaying" in out
-
-
-async def cli(env: dict[str, str], *args: str) -> tuple[int, str]:
-    """Run `sagaway ARGS` as a user would; its exit code and output."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "sagaway",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 120)
-    return proc.returncode or 0, out.decode()

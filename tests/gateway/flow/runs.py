@@ -15,6 +15,8 @@ import httpx
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from tests.helpers import post
+
 
 def work_event(event_type: str, key: str, **data: Any) -> dict[str, Any]:
     """A structured CloudEvent of the flow app, with a fresh id."""
@@ -72,6 +74,13 @@ def most_open(runs: list[Run]) -> int:
         open_now += step
         peak = max(peak, open_now)
     return peak
+
+
+async def decided(gateway: httpx.AsyncClient, event: dict[str, Any]) -> tuple[str, str | None]:
+    """`POST` one event: the status and reason it was answered with (a 2xx)."""
+    answer = await post(gateway, event)
+    assert answer.is_success, answer.text
+    return answer.json()["status"], answer.json()["reason"]
 
 
 async def ledger(gateway: httpx.AsyncClient, event: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.gateway.flow.runs import closed_runs, ledger, most_open, work_event
+from tests.gateway.flow.runs import closed_runs, decided, ledger, most_open, work_event
 from tests.helpers import post
 
 pytestmark = pytest.mark.slow
@@ -27,7 +27,7 @@ async def test_thirty_events_of_one_key_never_run_more_than_two_at_once(
     assert {a.json()["reason"] for a in answers if a.json()["status"] == "held"} == {"concurrency"}
     # Another key is not held behind this one.
     other = work_event("flow.concurrency", f"{key}-other", seconds=0)
-    assert (await post(flow_gateway, other)).json()["status"] == "started"
+    assert await decided(flow_gateway, other) == ("started", None)
 
     runs = await closed_runs(temporal_client, [f"conc-{e['id']}" for e in events])
     assert most_open(runs) == 2
@@ -71,12 +71,11 @@ async def test_held_events_leave_by_priority_and_temporal_gets_the_priority(
 ) -> None:
     key = f"p-{uuid.uuid4().hex[:6]}"
     blocker = work_event("flow.priority", key, seconds=1.5)
-    assert (await post(flow_gateway, blocker)).json()["status"] == "started"
+    assert await decided(flow_gateway, blocker) == ("started", None)
     priorities = [5, 1, 4, 2, 3, 1]
     waiting = [work_event("flow.priority", key, priority=p, seconds=0.1) for p in priorities]
     for event in waiting:  # one at a time: arrival order breaks the tie between the two 1s
-        answer = await post(flow_gateway, event)
-        assert (answer.json()["status"], answer.json()["reason"]) == ("held", "concurrency")
+        assert await decided(flow_gateway, event) == ("held", "concurrency")
     ids = [f"prio-{e['id']}" for e in waiting]
     runs = await closed_runs(temporal_client, [f"prio-{blocker['id']}", *ids])
     assert most_open(runs) == 1

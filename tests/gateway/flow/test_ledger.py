@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 import uuid
 
 import httpx
@@ -14,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 
 from tests.gateway.flow.runs import closed_runs, work_event
-from tests.helpers import post
+from tests.helpers import cli, post
 from tests.stack import Stack
 
 pytestmark = pytest.mark.slow
@@ -22,17 +20,7 @@ pytestmark = pytest.mark.slow
 
 async def _sagaway(*args: str) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAGAWAY_")}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "sagaway",
-        *args,
-        env=env | {"SAGAWAY_AUTH_ENABLED": "false", "COLUMNS": "200"},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode or 0, out.decode()
+    return await cli(env | {"SAGAWAY_AUTH_ENABLED": "false", "COLUMNS": "200"}, *args)
 
 
 async def test_sagaway_events_show_prints_each_decision(

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.gateway.flow.runs import closed_runs, ledger, run_of, work_event
-from tests.helpers import post, wait_for_step
+from tests.gateway.flow.runs import closed_runs, decided, ledger, run_of, work_event
+from tests.helpers import wait_for_step
 
 pytestmark = pytest.mark.slow
 
@@ -20,13 +20,12 @@ async def test_skip_drops_an_event_while_its_key_has_an_open_run(
 ) -> None:
     key = f"s-{uuid.uuid4().hex[:6]}"
     first = work_event("flow.singleton_skip", key, seconds=1)
-    assert (await post(flow_gateway, first)).json()["status"] == "started"
+    assert await decided(flow_gateway, first) == ("started", None)
     second = work_event("flow.singleton_skip", key)
-    answer = (await post(flow_gateway, second)).json()
-    assert (answer["status"], answer["reason"]) == ("dropped", "singleton")
+    assert await decided(flow_gateway, second) == ("dropped", "singleton")
     await closed_runs(temporal_client, [f"skip-{first['id']}"])
     third = work_event("flow.singleton_skip", key)
-    assert (await post(flow_gateway, third)).json()["status"] == "started"
+    assert await decided(flow_gateway, third) == ("started", None)
     assert await run_of(temporal_client, f"skip-{second['id']}") is None
 
 
@@ -36,9 +35,8 @@ async def test_queue_holds_an_event_until_the_open_run_closes(
     key = f"q-{uuid.uuid4().hex[:6]}"
     first = work_event("flow.singleton_queue", key, seconds=1.5)
     second = work_event("flow.singleton_queue", key)
-    assert (await post(flow_gateway, first)).json()["status"] == "started"
-    answer = (await post(flow_gateway, second)).json()
-    assert (answer["status"], answer["reason"]) == ("held", "singleton")
+    assert await decided(flow_gateway, first) == ("started", None)
+    assert await decided(flow_gateway, second) == ("held", "singleton")
     before, after = await closed_runs(
         temporal_client, [f"queue-{first['id']}", f"queue-{second['id']}"]
     )
@@ -50,13 +48,13 @@ async def test_replace_cancels_the_open_run_which_compensates_then_starts_the_ne
 ) -> None:
     key = f"x-{uuid.uuid4().hex[:6]}"
     old = work_event("flow.singleton_replace", key, seconds=60)
-    assert (await post(flow_gateway, old)).json()["status"] == "started"
+    assert await decided(flow_gateway, old) == ("started", None)
     old_id = f"repl-{old['id']}"
     await wait_for_step(flow_gateway, old_id, "claim")
     middle = work_event("flow.singleton_replace", key, seconds=0)
     newest = work_event("flow.singleton_replace", key, seconds=0)
-    assert (await post(flow_gateway, middle)).json()["status"] == "held"
-    assert (await post(flow_gateway, newest)).json()["status"] == "held"
+    assert await decided(flow_gateway, middle) == ("held", "singleton")
+    assert await decided(flow_gateway, newest) == ("held", "singleton")
     replaced, new = await closed_runs(temporal_client, [old_id, f"repl-{newest['id']}"])
     assert replaced.status == WorkflowExecutionStatus.CANCELED
     assert replaced.close is not None and new.start >= replaced.close

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from tests.gateway.flow.runs import closed_runs, ledger, run_of, work_event
+from tests.gateway.flow.runs import closed_runs, decided, ledger, run_of, work_event
 from tests.helpers import post
 
 pytestmark = pytest.mark.slow
@@ -30,8 +30,7 @@ async def test_a_burst_becomes_one_run_with_the_last_event_after_a_quiet_period(
     key = f"d-{uuid.uuid4().hex[:6]}"
     events = [work_event("flow.debounce", key, n=i) for i in range(5)]
     for event in events:
-        answer = await post(flow_gateway, event)
-        assert (answer.json()["status"], answer.json()["reason"]) == ("debounced", "debounce")
+        assert await decided(flow_gateway, event) == ("debounced", "debounce")
         await asyncio.sleep(0.2)
     last_posted = datetime.now(UTC)
     lead = f"deb-{events[-1]['id']}"
@@ -79,7 +78,7 @@ async def test_keep_all_hands_the_run_every_event_of_the_window(
     key = f"da-{uuid.uuid4().hex[:6]}"
     events = [work_event("flow.debounce_all", key, n=i) for i in range(4)]
     for event in events:
-        assert (await post(flow_gateway, event)).json()["status"] == "debounced"
+        assert await decided(flow_gateway, event) == ("debounced", "debounce")
     lead = f"deball-{events[-1]['id']}"
     await closed_runs(temporal_client, [lead])
     assert await _result(temporal_client, lead) == [0, 1, 2, 3]
@@ -91,8 +90,7 @@ async def test_batches_go_out_when_full_and_the_rest_after_max_wait(
     key = f"b-{uuid.uuid4().hex[:6]}"
     events = [work_event("flow.batch", key, n=i) for i in range(10)]
     for event in events:
-        answer = await post(flow_gateway, event)
-        assert (answer.json()["status"], answer.json()["reason"]) == ("batched", "batch")
+        assert await decided(flow_gateway, event) == ("batched", "batch")
     last_posted = datetime.now(UTC)
     leads = [f"batch-{events[i]['id']}" for i in (0, 4, 8)]
     runs = await closed_runs(temporal_client, leads)
