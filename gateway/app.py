@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from gateway.retention import run_pruner
 from gateway.routes import api_router, codec
 from gateway.routes import metrics as metrics_route
 from gateway.vault import Vault
+from gateway.webhooks.receiver import Receiver
 from sagaway.app import App
 from sagaway.observability import tracing
 from sagaway.settings import Settings
@@ -117,6 +119,8 @@ def create_app(settings: Settings, app: App) -> FastAPI:
                 await dispatcher.flow.close()
         await pool.close()
 
+    # Read now, not at the first delivery: a webhook without a usable secret stops the start.
+    receiver = Receiver(app.webhooks, os.environ, settings.codec_key_list)
     # Swagger UI and ReDoc served from the package: /docs works without internet.
     api = FastAPIOffline(
         title="Sagaway gateway",
@@ -124,6 +128,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    api.state.webhooks = receiver
     problems.install(api)
     metrics_route.install(api)
     for error in POSTGRES_DOWN:

@@ -39,8 +39,10 @@ from gateway.inbox import (
     _GET,
     INLINE_LEASE,
     InboxRow,
+    SealedDelivery,
     Status,
     decode_json,
+    delivery_columns,
     event_columns,
 )
 from gateway.slot_watcher import SlotWatcher
@@ -58,9 +60,9 @@ HELD_SCAN = 1000
 _INSERT = (
     "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
     " next_attempt_at, trace_context, tenant, status, reason, slot_key, throttle_key, rate_key,"
-    " group_key, priority, dispatched_at)"
+    " group_key, priority, dispatched_at, delivery, delivery_key)"
     " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval, $9::jsonb, $10, $11, $12,"
-    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END)"
+    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END, $18, $19)"
     f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
 )
 _DECISION = (
@@ -168,6 +170,7 @@ class FlowEngine:
         trace_context: dict[str, str] | None,
         tenant: str,
         inline: bool,
+        delivery: SealedDelivery | None = None,
     ) -> tuple[InboxRow, bool, bool]:
         """Commit the event with its flow decision; like `Inbox.record`, (row, new, dispatch now).
 
@@ -198,6 +201,7 @@ class FlowEngine:
                 keys.rate,
                 keys.group,
                 keys.priority,
+                *delivery_columns(delivery),
             )
             assert record is not None, "a conflict the lock should have seen"
             row = InboxRow.from_record(record)

@@ -43,8 +43,9 @@ _NO_EARLIER_QUEUED = (
 
 _INSERT = (
     f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    f" partition_key, next_attempt_at, trace_context, tenant)"
-    f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11)"
+    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key)"
+    f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11,"
+    f" $12, $13)"
     f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
 )
 #: One event of a tenant by (source, id).
@@ -63,12 +64,22 @@ _INSERT_ORDERED = (
     f"WITH waits AS (SELECT EXISTS (SELECT 1 FROM inbox WHERE partition_key = $8"
     f" AND status = 'queued') AS w)"
     f" INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    f" partition_key, next_attempt_at, trace_context, tenant)"
+    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key)"
     f" SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
-    f" now() + CASE WHEN waits.w THEN interval '0' ELSE $9::interval END, $10::jsonb, $11"
+    f" now() + CASE WHEN waits.w THEN interval '0' ELSE $9::interval END, $10::jsonb, $11,"
+    f" $12, $13"
     f" FROM waits ON CONFLICT (tenant, source, id) DO NOTHING"
     f" RETURNING {_COLUMNS}, (SELECT w FROM waits) AS waits"
 )
+
+
+@dataclass(frozen=True)
+class SealedDelivery:
+    """A webhook's raw delivery as kept beside its event (`gateway/webhooks/sealing.py`)."""
+
+    data: bytes
+    #: The codec key that sealed it; None when kept unsealed (no codec keys).
+    key_id: str | None
 
 
 @dataclass(frozen=True)
@@ -123,6 +134,11 @@ def event_columns(event: CloudEvent, correlation_id: str, workflow_id: str) -> t
     )
 
 
+def delivery_columns(delivery: SealedDelivery | None) -> tuple[bytes | None, str | None]:
+    """The `delivery` and `delivery_key` values of an inbox insert."""
+    return (delivery.data, delivery.key_id) if delivery is not None else (None, None)
+
+
 class Inbox:
     """Queries on the inbox and dead-letter tables."""
 
@@ -140,15 +156,21 @@ class Inbox:
         trace_context: dict[str, str] | None = None,
         tenant: str = DEFAULT_TENANT,
         inline: bool = True,
+        delivery: SealedDelivery | None = None,
     ) -> tuple[InboxRow, bool, bool]:
-        """Commit the event unless `tenant` already has its (source, id).
+        """Commit the event (and the webhook delivery it came in) unless it is known.
 
-        Returns the row, whether it is new, and whether the request may dispatch it now: not
-        when an earlier event of its partition is still queued (that one goes first), nor when
-        the caller will not try (`inline=False`: Temporal is known to be down).
+        Known means `tenant` already has its (source, id). Returns the row, whether it is new,
+        and whether the request may dispatch it now: not when an earlier event of its partition
+        is still queued (that one goes first), nor when the caller will not try
+        (`inline=False`: Temporal is known to be down).
         """
         args = (*event_columns(event, correlation_id, workflow_id), partition_key)
-        extra = (json.dumps(trace_context) if trace_context else None, tenant)
+        extra = (
+            json.dumps(trace_context) if trace_context else None,
+            tenant,
+            *delivery_columns(delivery),
+        )
         if partition_key is None:
             # Unordered: one statement, one round trip (no transaction around it), and on a
             # duplicate the row already there in the same answer.
@@ -174,6 +196,19 @@ class Inbox:
         existing = await self.get(event.source, event.id, tenant)
         assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing, False, False
+
+    async def delivery(
+        self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
+    ) -> SealedDelivery | None:
+        """The raw delivery kept with `tenant`'s event, if it came as a webhook delivery."""
+        row = await self.pool.fetchrow(
+            "SELECT delivery, delivery_key FROM inbox WHERE source = $1 AND id = $2"
+            " AND tenant = $3 AND delivery IS NOT NULL",
+            source,
+            event_id,
+            tenant,
+        )
+        return SealedDelivery(row["delivery"], row["delivery_key"]) if row else None
 
     async def backlog(self) -> tuple[int, float]:
         """How many events are queued, and how old in seconds the oldest is."""

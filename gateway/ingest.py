@@ -15,7 +15,7 @@ from gateway import metrics, spans
 from gateway.admission import Admission
 from gateway.cloudevents import CORRELATION_EXTENSION, CloudEvent
 from gateway.dispatcher import Dispatcher
-from gateway.inbox import Inbox, InboxRow
+from gateway.inbox import Inbox, InboxRow, SealedDelivery
 from gateway.models import EventAccepted, RunLinks
 from gateway.problems import FieldError, Problem, field_path
 from gateway.tenant_metrics import TENANT_EVENTS
@@ -81,11 +81,12 @@ class Ingest:
         extension_first: bool = False,
         keep_refused: bool = True,
         tenant: str = DEFAULT_TENANT,
+        delivery: SealedDelivery | None = None,
     ) -> Accepted:
         """Accept one validated CloudEvent for `tenant`, or raise the problem that refuses it.
 
         A refused event is kept as a dead letter, unless `keep_refused` is false (a replay of a
-        dead letter, which is kept already).
+        dead letter, which is kept already). A webhook's raw `delivery` is committed with it.
         """
         label = metrics.type_label(event.type, event.type in self.registry.event_types)
         metrics.EVENTS_RECEIVED.labels(label).inc()
@@ -98,6 +99,7 @@ class Ingest:
                     extension_first=extension_first,
                     keep_refused=keep_refused,
                     tenant=tenant,
+                    delivery=delivery,
                 )
             except Problem as problem:
                 problem.counted = True  # type: ignore[attr-defined]
@@ -118,6 +120,7 @@ class Ingest:
         extension_first: bool,
         keep_refused: bool,
         tenant: str,
+        delivery: SealedDelivery | None,
     ) -> Accepted:
         cid = pick_correlation_id(header_correlation_id, event, extension_first=extension_first)
         correlation_var.set(cid)
@@ -135,11 +138,7 @@ class Ingest:
             raise Problem("no-route", detail) from None
         dataschema = event.attributes.get("dataschema")
         plain = event.data
-        if self.vault is not None:  # before anything is written: the inbox never sees a value
-            # The model of the version the data is written in: its sensitive fields.
-            model = self.schemas.model_for(event.type, dataschema)
-            tokenized = await self.vault.tokenize_data(tenant, model, event.data)
-            event = dataclasses.replace(event, data=tokenized)
+        event = await self.as_kept(event, tenant)  # before anything is written
         try:
             # The values themselves meet the schema (a token passes any sensitive field's
             # constraints, so the tokenized data would not tell). The model renders the
@@ -209,6 +208,7 @@ class Ingest:
                     trace_context=trace_context,
                     tenant=tenant,
                     inline=inline,
+                    delivery=delivery,
                 )
             else:
                 row, is_new, dispatch_now = await self.inbox.record(
@@ -219,6 +219,7 @@ class Ingest:
                     trace_context=trace_context,
                     tenant=tenant,
                     inline=inline,
+                    delivery=delivery,
                 )
         if not is_new:
             if row.content_hash != event.content_hash():
@@ -247,6 +248,19 @@ class Ingest:
         outcome = await self.dispatcher.dispatch(row)
         row = dataclasses.replace(row, status=outcome.status, run_id=outcome.run_id)
         return Accepted(202, self.body(row))
+
+    async def as_kept(self, event: CloudEvent, tenant: str) -> CloudEvent:
+        """The event as the inbox keeps it: with the vault on, sensitive fields are tokens.
+
+        The inbox never sees a sensitive value. Tokens are the same every time, so the kept
+        form of an event sent again hashes the same (a duplicate, not a conflict).
+        """
+        if self.vault is None or event.type not in self.registry.event_types:
+            return event
+        # The model of the version the data is written in: its sensitive fields.
+        model = self.schemas.model_for(event.type, event.attributes.get("dataschema"))
+        tokenized = await self.vault.tokenize_data(tenant, model, event.data)
+        return dataclasses.replace(event, data=tokenized)
 
     def body(self, row: InboxRow, *, duplicate: bool = False) -> EventAccepted:
         """The response body for a recorded event."""

@@ -67,6 +67,13 @@ EVENTS_WAITING = Gauge(
     "Events flow control is keeping from a run (held, debounced, batched), by trigger and status.",
     ["trigger", "status"],
 )
+WEBHOOK_DELIVERIES = Counter(
+    "sagaway_webhook_deliveries",
+    "Webhook deliveries by webhook and outcome: verified, or why one was refused"
+    " (missing-header, malformed, timestamp, signature, too-large; unknown-webhook under"
+    ' webhook="").',
+    ["webhook", "outcome"],
+)
 SCRAPE_ERRORS = Counter(
     "sagaway_metrics_backlog_errors", "Scrapes that could not read the backlog from Postgres."
 )

@@ -3,9 +3,9 @@
     Problem (HTTP status)
     ├── invalid-json 400, invalid-envelope 400, invalid-request 400, invalid-payloads 400,
     │   json-too-deep 400
-    ├── unauthorized 401, forbidden 403
-    ├── run-not-found 404, schema-not-found 404, event-not-found 404
-    ├── content-conflict 409
+    ├── unauthorized 401, webhook-unverified 401, forbidden 403
+    ├── run-not-found 404, schema-not-found 404, event-not-found 404, webhook-not-found 404
+    ├── content-conflict 409, delivery-unreadable 409
     ├── body-too-large 413, batch-too-large 413
     ├── unsupported-media-type 415
     ├── no-route 422, unknown-schema 422, invalid-data 422
@@ -46,6 +46,12 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "The codec server could not read or decrypt the payloads it was sent.",
     ),
     "unauthorized": (401, "Unauthorized", "The request lacks valid credentials."),
+    "webhook-unverified": (
+        401,
+        "Delivery not verified",
+        "The webhook delivery's signature, timestamp or headers did not verify with any of the "
+        "webhook's secrets. Which check failed is not said; the gateway logs it.",
+    ),
     "forbidden": (
         403,
         "Forbidden",
@@ -68,6 +74,11 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "No event of the caller's tenant has this source and id (or it was pruned after the "
         "dedup window). Percent-encode both: GET /events/%2Fshop%2Fcheckout/evt-1.",
     ),
+    "webhook-not-found": (
+        404,
+        "Webhook not found",
+        "The app declares no webhook of this name (sagaway.Webhook in its sagaway.App).",
+    ),
     "not-replayable": (
         409,
         "Not replayable",
@@ -82,6 +93,12 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         409,
         "Event id reused with other content",
         "An event with this source and id was accepted before with different content.",
+    ),
+    "delivery-unreadable": (
+        409,
+        "Delivery unreadable",
+        "The raw delivery was sealed with a codec key this gateway no longer has; list that "
+        "key again (after the newest) to verify it.",
     ),
     "body-too-large": (413, "Body too large", "The request body is over the size limit."),
     "unsupported-media-type": (

@@ -34,6 +34,7 @@ from sagaway.saga import (
 from sagaway.schemas.marks import Sensitive
 from sagaway.schemas.versions import upcaster
 from sagaway.triggers import signals, starts
+from sagaway.webhooks import Webhook
 
 if TYPE_CHECKING:
     from sagaway.service_client import ServiceClient
@@ -59,6 +60,7 @@ __all__ = [
     "Singleton",
     "StepState",
     "Throttle",
+    "Webhook",
     "load_app",
     "signals",
     "starts",

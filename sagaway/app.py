@@ -27,6 +27,7 @@ from typing import Any
 
 from sagaway.canary import Canary
 from sagaway.triggers import Registry
+from sagaway.webhooks import Webhook
 
 #: The app `sagaway dev|gateway|worker` run without `--app` or `SAGAWAY_APP`.
 REFERENCE_APP = "workflows.app:app"
@@ -52,6 +53,7 @@ class App:
         name: str = "app",
         schemas_dir: str | Path | None = None,
         passthrough: Sequence[str] = (),
+        webhooks: Sequence[Webhook] = (),
     ) -> None:
         """Check and keep the manifest; every mistake fails here, not at the first event.
 
@@ -63,6 +65,8 @@ class App:
                 by default `schemas/` beside the manifest's module, when loaded by name.
             passthrough: more modules to import once, outside Temporal's workflow sandbox
                 (side-effect-free model modules); activity modules are passed already.
+            webhooks: provider webhooks the gateway receives at `POST /webhooks/{name}`
+                (`sagaway.Webhook`), verified and made CloudEvents.
         """
         self.name = name
         self.workflows: tuple[type, ...] = tuple(workflows)
@@ -87,6 +91,14 @@ class App:
             raise AppError(f"{name}: {', '.join(reserved)} is Sagaway's own activity name")
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.extra_passthrough = tuple(passthrough)
+        self.webhooks: tuple[Webhook, ...] = tuple(webhooks)
+        for hook in self.webhooks:
+            if not isinstance(hook, Webhook):
+                raise AppError(f"{name}: {hook!r} is not a sagaway.Webhook")
+        hooks = [hook.name for hook in self.webhooks]
+        doubled = sorted({n for n in hooks if hooks.count(n) > 1})
+        if doubled:
+            raise AppError(f"{name}: webhook name(s) declared twice: {', '.join(doubled)}")
 
     @property
     def all_workflows(self) -> tuple[type, ...]:
@@ -139,7 +151,8 @@ class App:
     def __repr__(self) -> str:
         return (
             f"App({self.name!r}, workflows={[w.__name__ for w in self.workflows]}, "
-            f"activities={[_activity_name(a) for a in self.activities]})"
+            f"activities={[_activity_name(a) for a in self.activities]}, "
+            f"webhooks={[hook.name for hook in self.webhooks]})"
         )
 
 

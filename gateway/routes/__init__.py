@@ -5,7 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.auth import AUTH_RESPONSES
-from gateway.routes import codec, dead_letters, events, health, ledger, runs, schemas, vault
+from gateway.routes import (
+    codec,
+    dead_letters,
+    events,
+    health,
+    ledger,
+    runs,
+    schemas,
+    vault,
+    webhooks,
+)
 from gateway.routes import metrics as metrics_route
 
 api_router = APIRouter()
@@ -18,3 +28,5 @@ api_router.include_router(dead_letters.router, responses=AUTH_RESPONSES)
 api_router.include_router(codec.router, responses=AUTH_RESPONSES)
 api_router.include_router(vault.router, responses=AUTH_RESPONSES)
 api_router.include_router(metrics_route.router)
+# No API key for deliveries (the signature is the credential); re-verifying one takes a key.
+api_router.include_router(webhooks.router)

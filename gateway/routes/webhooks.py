@@ -1,0 +1,109 @@
+"""`POST /webhooks/{name}`: provider deliveries in; `GET .../deliveries/{id}` verifies one again."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse, Response
+
+from gateway import limits
+from gateway.auth import RunsReader
+from gateway.deps import IngestDep, SettingsDep
+from gateway.models import EventAccepted
+from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from gateway.routes.events import read_body
+from gateway.webhooks.receiver import DeliveryCheck, Receiver, check
+from sagaway.observability.correlation import HTTP_HEADER
+
+router = APIRouter(tags=["webhooks"])
+_PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
+
+NameParam = Annotated[
+    str, Path(description="The webhook's name in the app (`sagaway.Webhook`)", examples=["shop"])
+]
+
+
+async def _receiver(request: Request) -> Receiver:
+    receiver: Receiver = request.app.state.webhooks
+    return receiver
+
+
+ReceiverDep = Annotated[Receiver, Depends(_receiver)]
+
+
+@router.post(
+    "/webhooks/{name}",
+    status_code=202,
+    response_model=EventAccepted,
+    summary="Receive a provider's webhook delivery",
+    responses={
+        200: {"model": EventAccepted, "description": "A redelivery: the first one's result"},
+        400: _PROBLEM,
+        401: {**_PROBLEM, "description": "Not verified (which check failed is not said)"},
+        404: _PROBLEM,
+        409: _PROBLEM,
+        413: _PROBLEM,
+        422: _PROBLEM,
+        429: _PROBLEM,
+        503: _PROBLEM,
+    },
+)
+async def receive(
+    name: NameParam,
+    request: Request,
+    ingest: IngestDep,
+    settings: SettingsDep,
+    receiver: ReceiverDep,
+) -> Response:
+    """Verify a delivery by the webhook's signature scheme, then accept it as a CloudEvent.
+
+    No API key: the signature is the credential. The event is `id` = the provider's delivery
+    id, `source` = `/webhooks/{name}`, `type` from the preset or the declared template, `data` =
+    the JSON body; from there it is an event like any posted one (a redelivery is a duplicate,
+    200; a new body under a known id is a 409).
+    """
+    endpoint = receiver.endpoint(name)
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+    except Problem as problem:
+        if problem.slug == "body-too-large":
+            endpoint.refuse("too-large", size=int(request.headers.get("content-length") or 0))
+        raise
+    delivery = endpoint.verify(request.headers, body, time.time())
+    data = limits.parse_json(body, settings.max_json_depth)
+    event, sealed = receiver.event(endpoint, delivery, data)
+    accepted = await ingest.accept(
+        event,
+        request.headers.get(HTTP_HEADER),
+        tenant=endpoint.webhook.tenant,
+        delivery=sealed,
+    )
+    return JSONResponse(
+        accepted.body.model_dump(mode="json"),
+        status_code=accepted.status_code,
+        headers={HTTP_HEADER: accepted.body.correlation_id},
+    )
+
+
+@router.get(
+    "/webhooks/{name}/deliveries/{delivery_id:path}",
+    response_model=DeliveryCheck,
+    summary="Verify a kept delivery again",
+    responses={404: _PROBLEM, 409: _PROBLEM},
+)
+async def verify_delivery(
+    name: NameParam,
+    delivery_id: Annotated[str, Path(description="The event id: the provider's delivery id")],
+    ingest: IngestDep,
+    receiver: ReceiverDep,
+    caller: RunsReader,
+) -> DeliveryCheck:
+    """Open the raw delivery kept with the event and verify its signature with today's secrets.
+
+    Also says whether the kept body, made an event again, is the event the inbox holds.
+    """
+    return await check(
+        receiver, ingest, receiver.endpoint(name, delivery=False), delivery_id, caller.tenant
+    )

@@ -1,0 +1,1 @@
+"""Provider webhooks in: verified deliveries become CloudEvents (`POST /webhooks/{name}`)."""

@@ -1,0 +1,195 @@
+"""The app's webhooks, each with its secrets: a delivery verified, made an event, sealed.
+
+Built once when the gateway is made: a declared webhook whose variable holds no usable secret
+stops the gateway there, with the variable's name (never a secret) in the message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from pydantic import BaseModel, Field
+
+from gateway.cloudevents import CloudEvent, parse_json
+from gateway.inbox import SealedDelivery
+from gateway.ingest import Ingest
+from gateway.metrics import WEBHOOK_DELIVERIES
+from gateway.problems import Problem
+from gateway.webhooks.events import to_event
+from gateway.webhooks.sealing import DeliveryUnreadable, RawDelivery, Sealer
+from gateway.webhooks.verify import (
+    Refused,
+    Scheme,
+    SecretError,
+    Verified,
+    scheme_for,
+    split_secrets,
+)
+from sagaway.app import AppError
+from sagaway.keyring import CodecKey
+from sagaway.webhooks import Webhook
+
+log = logging.getLogger("sagaway.gateway.webhooks")
+
+#: What every refusal says: not which check failed (the log and the counter do).
+UNVERIFIED = "The delivery could not be verified with this webhook's secrets."
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A verified delivery: as it came, and what its verification found."""
+
+    raw: RawDelivery
+    verified: Verified
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One declared webhook and the verification its secrets make."""
+
+    webhook: Webhook
+    scheme: Scheme
+
+    def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> Delivery:
+        """The delivery once verified; else the one 401 problem, counted and logged."""
+        raw = RawDelivery(
+            headers={n: v for n in self.scheme.header_names if (v := headers.get(n)) is not None},
+            body=body,
+        )
+        try:
+            verified = self.scheme.verify(raw.headers, body, now)
+        except Refused as refused:
+            self.refuse(refused.reason, raw)
+        WEBHOOK_DELIVERIES.labels(self.webhook.name, "verified").inc()
+        return Delivery(raw, verified)
+
+    def refuse(self, reason: str, raw: RawDelivery | None = None, size: int = 0) -> NoReturn:
+        """Count and log a refused delivery (never its body), and raise the problem to answer."""
+        WEBHOOK_DELIVERIES.labels(self.webhook.name, reason).inc()
+        log.warning(
+            "webhook %s refused a delivery: %s (%d bytes; headers present: %s)",
+            self.webhook.name,
+            reason,
+            len(raw.body) if raw is not None else size,
+            ", ".join(sorted(raw.headers)) if raw is not None else "-",
+            extra={"webhook": self.webhook.name, "refusal": reason},
+        )
+        if reason == "too-large":
+            raise Problem("body-too-large", "The delivery is over the body size limit.")
+        raise Problem("webhook-unverified", UNVERIFIED)
+
+
+class Receiver:
+    """The app's webhooks by name, with the sealer of their raw deliveries."""
+
+    def __init__(
+        self, webhooks: Sequence[Webhook], environ: Mapping[str, str], keys: Sequence[CodecKey]
+    ) -> None:
+        """Read every webhook's secrets from `environ`; an unusable one is an `AppError`."""
+        self.endpoints: dict[str, Endpoint] = {}
+        for webhook in webhooks:
+            secrets = split_secrets(environ.get(webhook.secrets_env, ""))
+            try:
+                scheme = scheme_for(webhook, secrets)
+            except SecretError as err:
+                raise AppError(
+                    f"webhook {webhook.name!r}: {webhook.secrets_env}: {err}; set it to the "
+                    f"secret(s) the provider signs with, comma-separated"
+                ) from None
+            self.endpoints[webhook.name] = Endpoint(webhook, scheme)
+        self.sealer = Sealer(keys)
+
+    def endpoint(self, name: str, *, delivery: bool = True) -> Endpoint:
+        """The webhook `name`, or the 404 problem.
+
+        A delivery to an unknown name is counted, without the name: names are input.
+        """
+        endpoint = self.endpoints.get(name)
+        if endpoint is None:
+            if delivery:
+                WEBHOOK_DELIVERIES.labels("", "unknown-webhook").inc()
+            raise Problem("webhook-not-found", f"No webhook is called {name!r}.")
+        return endpoint
+
+    def event(
+        self, endpoint: Endpoint, delivery: Delivery, data: Any
+    ) -> tuple[CloudEvent, SealedDelivery]:
+        """The event of a verified delivery, and its raw form sealed for the inbox."""
+        raw = delivery.raw
+        event = to_event(endpoint.webhook, delivery.verified, raw.headers, raw.body, data)
+        sealed = self.sealer.seal(endpoint.webhook.tenant, event.source, event.id, raw)
+        return event, sealed
+
+
+class DeliveryCheck(BaseModel):
+    """A kept delivery verified again: the signature, and whether it still makes its event."""
+
+    webhook: str
+    preset: str
+    source: str
+    id: str
+    verified: bool = Field(
+        description="The kept headers and body verify with one of the webhook's secrets now "
+        "listed (the signed timestamp's age is not checked: the delivery is old by now)"
+    )
+    matches_event: bool = Field(
+        description="The kept body, made an event again, is the event the inbox holds"
+    )
+    signed_at: datetime | None = Field(
+        None, description="The attempt's signed timestamp, when the scheme signs one"
+    )
+    received_at: datetime
+    headers: list[str] = Field(description="The headers kept with the body (names only)")
+    body_bytes: int
+    body_sha256: str
+
+
+async def check(
+    receiver: Receiver, ingest: Ingest, endpoint: Endpoint, event_id: str, tenant: str
+) -> DeliveryCheck:
+    """Verify the kept delivery of `tenant`'s event `event_id` of `endpoint` again."""
+    webhook = endpoint.webhook
+    missing = Problem("event-not-found", f"Webhook {webhook.name!r} kept no delivery {event_id!r}.")
+    if webhook.tenant != tenant:
+        raise missing
+    row = await ingest.inbox.get(webhook.source, event_id, tenant)
+    sealed = await ingest.inbox.delivery(webhook.source, event_id, tenant) if row else None
+    if row is None or sealed is None:
+        raise missing
+    try:
+        raw = receiver.sealer.open(tenant, webhook.source, event_id, sealed)
+    except DeliveryUnreadable as err:
+        raise Problem("delivery-unreadable", f"{err}.") from None
+    try:
+        verified: Verified | None = endpoint.scheme.verify(raw.headers, raw.body, None)
+    except Refused:
+        verified = None
+    try:
+        data = parse_json(raw.body)
+        again = to_event(webhook, verified or Verified(event_id, None), raw.headers, raw.body, data)
+        kept = await ingest.as_kept(again, tenant)
+        matches = kept.id == event_id and kept.content_hash() == row.content_hash
+    except Problem:
+        matches = False
+    return DeliveryCheck(
+        webhook=webhook.name,
+        preset=webhook.preset,
+        source=webhook.source,
+        id=event_id,
+        verified=verified is not None,
+        matches_event=matches,
+        signed_at=(
+            datetime.fromtimestamp(verified.signed_at, UTC)
+            if verified is not None and verified.signed_at is not None
+            else None
+        ),
+        received_at=row.received_at,
+        headers=sorted(raw.headers),
+        body_bytes=len(raw.body),
+        body_sha256=hashlib.sha256(raw.body).hexdigest(),
+    )
