@@ -95,7 +95,8 @@ BASE_OFF: dict[str, dict[str, str]] = {"auth_enabled": {"SAGAWAY_AUTH_ENABLED": 
 
 def base_env() -> dict[str, str]:
     """The env of the base configuration: every optional layer off."""
-    env: dict[str, str] = {}
+    # The reference app's webhook needs its secret for a gateway to start.
+    env: dict[str, str] = {"PAYMENTS_WEBHOOK_SECRETS": "whsec_bench"}
     for setting, off in BASE_OFF.items():
         if setting in Settings.model_fields:
             env |= off

@@ -15,9 +15,14 @@ EVENT_FIELDS = ("event_id", "event_source", "event_type", "tenant")
 
 
 def check_template(template: str, model: type[BaseModel], cls: type) -> None:
-    """Refuse a template that names neither a field of `model` nor an event field."""
+    """Refuse a template that names neither a field of `model` nor an event field.
+
+    Computed fields count: a model can lift a nested value (`data.object.metadata.order_id`)
+    to a name a template can use.
+    """
     names = {field for _, field, _, _ in string.Formatter().parse(template) if field}
-    unknown = names - set(model.model_fields) - set(EVENT_FIELDS)
+    fields = set(model.model_fields) | set(model.model_computed_fields)
+    unknown = names - fields - set(EVENT_FIELDS)
     if unknown:
         raise TypeError(
             f"{cls.__name__}: template {template!r} names {sorted(unknown)}, which are neither "

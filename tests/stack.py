@@ -16,6 +16,8 @@ import httpx
 
 from sagaway.dev.embedded import free_port
 
+#: The signing secret of the reference app's `payments` webhook in every test stack.
+PAYMENTS_SECRET = "whsec_reference_tests"
 PART_PORT_ENV = {"gateway": "SAGAWAY_PORT", "services": "SAGAWAY_SERVICES_PORT"}
 HEALTH_PATH = {"gateway": "/livez", "services": "/healthz"}
 
@@ -52,6 +54,7 @@ class Stack:
             "SAGAWAY_TASK_QUEUE": self.task_queue,
             "SAGAWAY_DISPATCH_INTERVAL_SECONDS": "0.5",
             "SAGAWAY_AUTH_ENABLED": "true" if self.api_key else "false",
+            "PAYMENTS_WEBHOOK_SECRETS": PAYMENTS_SECRET,
         }
         for part, var in PART_PORT_ENV.items():
             if part in self.ports:

@@ -1,7 +1,9 @@
 """The reference app's manifest: the order, restock and onboarding sagas on the demo services.
 
 `make dev` serves it (`SAGAWAY_APP=workflows.app:app`, the default). Every step and undo class
-is built with the one client of the demo services; the worker closes it when it stops.
+is built with the one client of the demo services; the worker closes it when it stops. The
+payment provider's webhook (`POST /webhooks/payments`, Stripe's scheme) brings its
+`charge.refunded` events, which stop the order the charge paid.
 """
 
 from __future__ import annotations
@@ -38,4 +40,7 @@ app = sagaway.App(
         AccountUndos(services),
     ],
     schemas_dir=Path(__file__).parent / "schemas",
+    webhooks=[
+        sagaway.Webhook("payments", preset="stripe", secrets_env="PAYMENTS_WEBHOOK_SECRETS"),
+    ],
 )

@@ -1,11 +1,14 @@
-"""Order fulfilment: what `order.placed` and `order.cancelled` do.
+"""Order fulfilment: what `order.placed`, `order.cancelled` and `charge.refunded` do.
 
-`order.placed` starts `OrderFulfillment` as `order-{order_id}`; `order.cancelled` signals it.
+`order.placed` starts `OrderFulfillment` as `order-{order_id}`; `order.cancelled` signals it,
+and so does `charge.refunded`, which the payment provider sends to the `payments` webhook
+(workflows/app.py) when a charge is refunded on its side.
 Steps, each undo registered before its step:
     1. reserve inventory    undo: release inventory
     2. check fraud          (nothing to undo; runs started before it was added skip it)
     3. charge payment       undo: refund payment
-    4. wait out the cancel window (an `order.cancelled` here undoes 3 and 1)
+    4. wait out the cancel window (an `order.cancelled` or `charge.refunded` here undoes 3
+       and 1; the refund undo refunds only what is not refunded yet)
     5. create shipment      undo: cancel shipment
 A step that fails for good (declined card, fraud, unsupported destination, no stock) undoes
 the steps before it, newest first, and the run completes with `saga.status = compensated`.
@@ -26,6 +29,7 @@ from activities.shipping import CreateShipmentInput, ShippingSteps
 from compensations.undo_activities import OrderRef, OrderUndos
 from sagaway.temporal.summaries import money
 from workflows.models.orders import OrderCancelled, OrderPlaced, OrderResult
+from workflows.models.payments import ChargeRefunded
 
 #: `workflow.patched` id of the fraud check (docs/authoring.md, Changing a workflow).
 FRAUD_CHECK_PATCH = "fraud-check-before-charge"
@@ -35,6 +39,9 @@ FRAUD_CHECK_PATCH = "fraud-check-before-charge"
     "order.placed", workflow_id="order-{order_id}", business_key="{order_id}", ordered=True
 )
 @sagaway.signals("order.cancelled", handler="cancel", workflow_id="order-{order_id}", ordered=True)
+@sagaway.signals(
+    "charge.refunded", handler="refunded", workflow_id="order-{order_id}", ordered=True
+)
 @workflow.defn
 class OrderFulfillment(sagaway.SagaWorkflow):
     """Reserve, charge, wait out the cancel window, ship; undo newest first on failure."""
@@ -122,6 +129,17 @@ class OrderFulfillment(sagaway.SagaWorkflow):
             workflow.logger.info("order.cancelled %s arrived after the cancel window", event.id)
             return
         self._cancel_reason = data.reason or "cancelled"
+
+    @workflow.signal
+    def refunded(self, data: ChargeRefunded, event: sagaway.EventMeta) -> None:
+        """The payment provider refunded the charge: the order stops, until it ships."""
+        if event.id in self._seen_events:
+            return
+        self._seen_events.add(event.id)
+        if self._shipping:
+            workflow.logger.info("charge.refunded %s arrived after the cancel window", event.id)
+            return
+        self._cancel_reason = f"charge {data.data.object.id} refunded at the payment provider"
 
     async def _wait_cancel_window(self, seconds: int) -> None:
         if seconds:

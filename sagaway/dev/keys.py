@@ -2,13 +2,18 @@
 
 - `dev-api-key`: an API key with every scope, for `curl` and the `sagaway` commands;
 - `codec-keys`: the payload encryption key, so a second `make dev` reads what the first wrote;
-- `database-url`: where the embedded Postgres listens, so `sagaway keys` finds it.
+- `database-url`: where the embedded Postgres listens, so `sagaway keys` finds it;
+- `webhook-secrets/{name}`: a signing secret for each webhook of the app whose variable is
+  unset, so deliveries can be signed against the dev stack (`sagaway webhooks send`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import secrets
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -17,10 +22,12 @@ from gateway.key_admin import create_all_scope_key, with_store
 from sagaway.keyring import new_key, parse_keys
 from sagaway.security.apikeys import KeyStore
 from sagaway.tenancy import DEFAULT_TENANT
+from sagaway.webhooks import Webhook
 
 KEY_FILE = "dev-api-key"
 CODEC_KEY_FILE = "codec-keys"
 DATABASE_URL_FILE = "database-url"
+WEBHOOK_SECRETS_DIR = "webhook-secrets"
 
 
 def dev_api_key(data_dir: Path, database_url: str) -> str:
@@ -48,6 +55,30 @@ def dev_codec_keys(data_dir: Path) -> str:
     spec = new_key("dev-1").spec()
     write_private(path, spec)
     return spec
+
+
+def dev_webhook_secrets(
+    data_dir: Path, webhooks: Sequence[Webhook], environ: Mapping[str, str]
+) -> dict[str, str]:
+    """A secret for every webhook whose variable `environ` lacks, made once under `data_dir`."""
+    made: dict[str, str] = {}
+    for webhook in webhooks:
+        if environ.get(webhook.secrets_env):
+            continue
+        path = data_dir / WEBHOOK_SECRETS_DIR / webhook.name
+        if not path.exists():
+            write_private(path, new_webhook_secret(webhook))
+        made[webhook.secrets_env] = path.read_text().strip()
+    return made
+
+
+def new_webhook_secret(webhook: Webhook) -> str:
+    """A fresh secret in the form `webhook`'s provider gives out."""
+    if webhook.preset == "standard-webhooks":  # `whsec_` and base64 of 32 random bytes
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    if webhook.preset == "stripe":  # used as it is, prefix and all
+        return "whsec_" + secrets.token_hex(16)
+    return secrets.token_urlsafe(32)
 
 
 def remember_database_url(data_dir: Path, database_url: str) -> None:

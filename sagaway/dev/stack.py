@@ -21,9 +21,15 @@ from collections.abc import Callable
 
 import httpx
 
-from sagaway.app import REFERENCE_APP
+from sagaway.app import REFERENCE_APP, AppError, load_app
 from sagaway.dev.embedded import EmbeddedPostgres, start_temporal_dev_server
-from sagaway.dev.keys import KEY_FILE, dev_api_key, dev_codec_keys, remember_database_url
+from sagaway.dev.keys import (
+    KEY_FILE,
+    dev_api_key,
+    dev_codec_keys,
+    dev_webhook_secrets,
+    remember_database_url,
+)
 from sagaway.settings import Settings
 from sagaway.temporal.client import connect
 
@@ -76,6 +82,16 @@ class DevStack:
         self.env["SAGAWAY_DATA_DIR"] = str(self.data_dir)
         if not s.codec_keys.get_secret_value():  # encrypted at rest even on a laptop
             self.env["SAGAWAY_CODEC_KEYS"] = dev_codec_keys(self.data_dir)
+        try:
+            webhooks = load_app(s.app).webhooks
+        except AppError as err:
+            raise StackError(str(err)) from None
+        for name, value in dev_webhook_secrets(self.data_dir, webhooks, self.env).items():
+            self.env[name] = value
+        for webhook in webhooks:
+            self.say(
+                f"• webhook {webhook.name} ({webhook.preset}), secret in {webhook.secrets_env}"
+            )
         if not s.database_url:
             self.say(f"• PostgreSQL (embedded) in {self.data_dir / 'postgres'}")
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres")

@@ -46,6 +46,7 @@ def secret_values(database_url: str) -> dict[str, str]:
         "SAGAWAY_DATABASE_URL": database_url,
         "SAGAWAY_CODEC_KEYS": new_key("k1").spec(),
         "SAGAWAY_CODEC_TOKEN": secrets.token_urlsafe(16),
+        "PAYMENTS_WEBHOOK_SECRETS": "whsec_" + secrets.token_urlsafe(24),
     }
 
 
