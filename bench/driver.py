@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,8 +32,14 @@ class HttpConnection:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._used = 0.0
 
-    async def post(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
-        """POST `body` and return the status and the answer's body."""
+    async def post(
+        self,
+        path: str,
+        body: bytes,
+        content_type: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """POST `body` (with this request's own `headers` too); the status and the answer's body."""
         if self._streams is not None and time.monotonic() - self._used > IDLE_REOPEN_SECONDS:
             self.close()  # the server may have dropped it meanwhile (uvicorn: after 5 s idle)
         if self._streams is None:
@@ -42,8 +48,11 @@ class HttpConnection:
         reader, writer = self._streams
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{self.extra}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{self.extra}"
         )
+        if headers:
+            head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head += "\r\n"
         try:
             writer.write(head.encode() + body)
             status = int((await reader.readuntil(b"\r\n")).split()[1])

@@ -21,6 +21,7 @@ from bench.measure import CpuMeter
 from bench.report import write
 from bench.scenarios import DEFAULT_SCENARIOS, SCENARIOS, Bench, e2e, ingest, layers, memory, scale
 from bench.stack import BenchStack
+from bench.webhook_ingest import webhook_ingest
 from bench.workload import stock_up
 
 RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
@@ -32,10 +33,12 @@ RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "inbox": inbox_size.inbox_size,
     "scale": scale,
     "held": held_release,
+    "webhook": webhook_ingest,
 }
-#: Scenarios that leave runs no worker will take (ingest, accept) go last, so they burden
-#: nothing; the memory scenario's parking (no throughput measured) overlaps the inbox fill.
-ORDER = ("e2e", "held", "memory", "scale", "layers", "inbox", "accept", "ingest")
+#: Scenarios that leave runs no worker will take (accept, ingest, webhook) go last, so they
+#: burden nothing; the memory scenario's parking (no throughput measured) overlaps the inbox
+#: fill.
+ORDER = ("e2e", "held", "memory", "scale", "layers", "inbox", "accept", "ingest", "webhook")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@
 6. inbox    the accept path on an inbox of a million delivered events vs an empty one
             (`bench/inbox_size.py`)
 7. scale    one worker vs two; one gateway vs two (not in the default run)
+8. held     held-release latency: a held event's start after its slot frees
+            (`bench/held_release.py`)
+9. webhook  POST /webhooks/{name} (a signed delivery) vs POST /events of the same order,
+            one gateway (`bench/webhook_ingest.py`)
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ BLOCK = 1_000_000_000
 #: How long parked runs may take to reach their cancel window.
 PARK_TIMEOUT = 600.0
 
-SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale", "held")
+SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale", "held", "webhook")
 #: What `make bench` runs: every figure of the performance page (scale is on demand).
-DEFAULT_SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "held")
+DEFAULT_SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "held", "webhook")
 
 
 #: A gateway that runs the app's worker itself and starts its runs eagerly.
@@ -334,8 +338,14 @@ def http_op(
     content_type: str,
     ok: Callable[[int, bytes], bool],
     events: int = 1,
+    *,
+    path: str = "/events",
+    headers: Callable[[int, bytes], dict[str, str]] | None = None,
 ) -> tuple[Operation, Callable[[], Awaitable[None]]]:
-    """POST `body(n)` on each user's own keep-alive connection; users spread over `urls`."""
+    """POST `body(n)` to `path` on each user's own keep-alive connection; users spread over `urls`.
+
+    `headers(n, body)`, if given, makes the request's own headers (a webhook's signature).
+    """
     connections: dict[int, HttpConnection] = {}
 
     async def op(user: int, n: int) -> Done:
@@ -343,7 +353,9 @@ def http_op(
         if conn is None:
             url = urls[user % len(urls)]
             conn = connections[user] = HttpConnection(url, bench.headers.get(url))
-        status, answer = await conn.post("/events", body(n), content_type)
+        payload = body(n)
+        own = headers(n, payload) if headers is not None else None
+        status, answer = await conn.post(path, payload, content_type, own)
         if ok(status, answer):
             return Done(True, events)
         return Done(False, events, error=f"HTTP {status}: {answer[:80]!r}")

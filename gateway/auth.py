@@ -218,8 +218,22 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
+#: The sources of webhook deliveries (`sagaway.Webhook.source`), which no key may post from.
+WEBHOOK_SOURCES = "/webhooks/"
+
+
 def ensure_may_post(caller: Principal, event_type: str, source: str) -> None:
-    """403 problem unless `caller` may post events of this type from this source."""
+    """403 problem unless `caller` may post events of this type from this source.
+
+    No key may post from `/webhooks/...`: those sources are the verified deliveries' own
+    (`POST /webhooks/{name}`), so a key cannot take a delivery's id before it arrives.
+    """
+    if source.startswith(WEBHOOK_SOURCES):
+        raise Problem(
+            "forbidden",
+            f"Source {source!r} is reserved for verified webhook deliveries "
+            "(POST /webhooks/{name}).",
+        )
     if not caller.may_post(event_type, source):
         raise Problem(
             "forbidden",

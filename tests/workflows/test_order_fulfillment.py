@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 import uuid
 from typing import Any
 
 import asyncpg
 import httpx
+import stripe
 from temporalio.client import Client
 
 from sagaway.events import EventMeta
 from tests.helpers import payment, post, restock, stock, wait_for_saga, wait_for_step
-from tests.stack import order_event
+from tests.stack import PAYMENTS_SECRET, order_event
 from workflows.models.orders import OrderCancelled
 from workflows.order_fulfillment import OrderFulfillment
 
@@ -221,3 +224,47 @@ async def test_saga_status_search_attribute_follows_the_saga(
             break
         await asyncio.sleep(0.1)
     assert found == [workflow_id]
+
+
+async def test_provider_refund_by_webhook_stops_the_order(
+    gateway: httpx.AsyncClient, services: httpx.AsyncClient
+) -> None:
+    """The payments webhook: Stripe's `charge.refunded`, signed as Stripe signs, no API key."""
+    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
+    order_id = event["data"]["order_id"]
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_step(gateway, workflow_id, "charge payment")
+    body = json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex[:16]}",
+            "object": "event",
+            "type": "charge.refunded",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": "ch_test_1",
+                    "object": "charge",
+                    "amount": 2500,
+                    "amount_refunded": 2500,
+                    "currency": "eur",
+                    "metadata": {"order_id": order_id},
+                }
+            },
+        }
+    ).encode()
+    signature = stripe.WebhookSignature.generate_signature_header(body.decode(), PAYMENTS_SECRET)
+    async with httpx.AsyncClient(base_url=str(gateway.base_url), timeout=30) as provider:
+        response = await provider.post(
+            "/webhooks/payments",
+            content=body,
+            headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+        )
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "signaled"
+    assert response.json()["workflow_id"] == workflow_id
+    run = await wait_for_saga(gateway, workflow_id)
+    assert run["saga"]["status"] == "compensated"
+    assert run["result"]["cancel_reason"] == "charge ch_test_1 refunded at the payment provider"
+    paid = await payment(services, order_id)
+    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
