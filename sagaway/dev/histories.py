@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from sagaway.app import AppError, import_attribute
+from sagaway.app import AppError, import_attribute, load_app
 from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
+from sagaway.dev.keys import dev_webhook_secrets
 from sagaway.ids import run_path
 from sagaway.settings import Settings
 from sagaway.temporal.client import connect
@@ -189,6 +190,8 @@ class _RecordingStack:
             "SAGAWAY_DISPATCH_INTERVAL_SECONDS": "0.5",
             "SAGAWAY_APP": self.app_spec,
         }
+        # The app's webhooks get their secrets (made under the recording's own dir if unset).
+        env |= dev_webhook_secrets(self.root, load_app(self.app_spec).webhooks, env)
         # The demo services, where this checkout has them: the reference app's steps call them.
         demo = importlib.util.find_spec("services") is not None
         for part in ("services", "worker", "gateway") if demo else ("worker", "gateway"):

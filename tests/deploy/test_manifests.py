@@ -20,6 +20,7 @@ import yaml
 
 from sagaway.saga import STEP_TIMEOUT
 from sagaway.settings import Settings
+from workflows.app import app as reference_app
 from tests.deploy.manifests import (
     COMPOSE_FILE,
     DEPLOY,
@@ -184,10 +185,14 @@ def test_keda_trigger_uses_only_documented_keys_and_matches_the_worker(overlay: 
     assert parameters == expected
 
 
+#: The variables the reference app's webhooks read their secrets from (the gateway reads them).
+WEBHOOK_SECRETS = {hook.secrets_env for hook in reference_app.webhooks}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_variable_the_manifests_set_is_read_by_sagaway_or_the_sdks(overlay: str) -> None:
     docs = rendered(overlay)
-    known = settings_env_names() | TEMPORAL_ENVCONFIG
+    known = settings_env_names() | TEMPORAL_ENVCONFIG | WEBHOOK_SECRETS
     names = set(config_env(docs))
     for deployment in (d for d in docs if d["kind"] == "Deployment"):
         names |= {var["name"] for var in container(deployment).get("env", [])}
@@ -196,7 +201,7 @@ def test_every_variable_the_manifests_set_is_read_by_sagaway_or_the_sdks(overlay
 
 
 def test_every_variable_compose_sets_is_read_by_sagaway_or_the_sdks() -> None:
-    known = settings_env_names() | TEMPORAL_ENVCONFIG
+    known = settings_env_names() | TEMPORAL_ENVCONFIG | WEBHOOK_SECRETS
     spec = compose()
     for name in ("gateway", "worker", "services", "temporal-setup"):
         service = spec["services"][name]
