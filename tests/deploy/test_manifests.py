@@ -20,7 +20,6 @@ import yaml
 
 from sagaway.saga import STEP_TIMEOUT
 from sagaway.settings import Settings
-from workflows.app import app as reference_app
 from tests.deploy.manifests import (
     COMPOSE_FILE,
     DEPLOY,
@@ -37,6 +36,7 @@ from tests.deploy.manifests import (
     run,
     tool,
 )
+from workflows.app import app as reference_app
 
 #: Every key of the `temporal` trigger's metadata in KEDA's docs (keda.sh, scalers/temporal,
 #: v2.22), and its authentication parameters (TriggerAuthentication `parameter` names).
