@@ -38,6 +38,18 @@ ReceiverDep = Annotated[Receiver, Depends(_receiver)]
     status_code=202,
     response_model=EventAccepted,
     summary="Receive a provider's webhook delivery",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {},
+                    "description": "The provider's JSON body, byte for byte as it signed it, "
+                    "with its signature headers (per preset: docs/authoring.md, Webhooks).",
+                }
+            },
+        }
+    },
     responses={
         200: {"model": EventAccepted, "description": "A redelivery: the first one's result"},
         400: _PROBLEM,

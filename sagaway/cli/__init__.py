@@ -133,8 +133,8 @@ def bench(
     ),
     scenario: list[str] = typer.Option(  # noqa: B008
         [],
-        help="Scenario(s) to run: ingest, e2e, layers, memory, accept, inbox, scale "
-        "(default: all but scale).",
+        help="Scenario(s) to run: ingest, e2e, layers, memory, accept, inbox, held, webhook, "
+        "scale (default: all but scale).",
     ),
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
 ) -> None:

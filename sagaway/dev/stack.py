@@ -86,11 +86,13 @@ class DevStack:
             webhooks = load_app(s.app).webhooks
         except AppError as err:
             raise StackError(str(err)) from None
-        for name, value in dev_webhook_secrets(self.data_dir, webhooks, self.env).items():
-            self.env[name] = value
+        made = dev_webhook_secrets(self.data_dir, webhooks, self.env)
+        self.env |= made
         for webhook in webhooks:
+            kept = " (made for this stack; `sagaway webhooks send` signs with it)"
             self.say(
-                f"• webhook {webhook.name} ({webhook.preset}), secret in {webhook.secrets_env}"
+                f"• webhook {webhook.name} ({webhook.preset}) at /webhooks/{webhook.name}, "
+                f"secret in {webhook.secrets_env}{kept if webhook.secrets_env in made else ''}"
             )
         if not s.database_url:
             self.say(f"• PostgreSQL (embedded) in {self.data_dir / 'postgres'}")

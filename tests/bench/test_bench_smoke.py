@@ -24,14 +24,14 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
         batch_size=3,
         parked=5,
         inbox_rows=2_000,
-        scenarios=("ingest", "e2e", "memory", "accept", "inbox", "held"),
+        scenarios=("ingest", "e2e", "memory", "accept", "inbox", "held", "webhook"),
         results_dir=tmp_path / "results",
     )
     out = Console(file=(tmp_path / "table.txt").open("w"), width=200)
     path = await run_bench(options, out)
 
     results = json.loads(path.read_text())
-    for scenario in ("ingest", "e2e", "accept", "inbox size"):
+    for scenario in ("ingest", "e2e", "accept", "inbox size", "webhook"):
         for variant, series in results["series"][scenario].items():
             # errors: refused posts, and runs that ended otherwise than expected
             assert series["events"] > 0, (scenario, variant)
@@ -44,6 +44,8 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     assert results["memory"]["saga"]["parked"] == 5
     assert ("accept path vs bare FastAPI", "events/s") in figures
     assert ("accept path, inbox of 2,000 rows vs empty", "events/s") in figures
+    # signed deliveries the gateway verified and accepted (a refused one would be an error)
+    assert ("webhook ingest vs CloudEvents ingest", "events/s") in figures
     lag = results["extra"]["accept lag"]
     assert lag["started"] == lag["events"] > 0 and lag["refused"] == 0
     assert 0 < lag["p50_ms"] <= lag["p99_ms"]

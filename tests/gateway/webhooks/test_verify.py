@@ -120,6 +120,16 @@ def test_standard_webhooks_refusals(headers: dict[str, str], reason: str) -> Non
     assert refusal(scheme_for(STANDARD, [SW_SECRET]), headers, SW_BODY, SW_TIMESTAMP) == reason
 
 
+def test_standard_webhooks_body_not_utf8_checks_v1a_still() -> None:
+    body = b"\xff\xfe not text"
+    signed = sign(STANDARD, "whsk_" + SW_SEED, body, delivery_id=SW_ID, timestamp=SW_TIMESTAMP)
+    both = f"{SW_V1} {signed['webhook-signature']}"
+    scheme = scheme_for(STANDARD, [SW_SECRET, public_key(SW_SEED)])
+    assert scheme.verify(sw_headers(both), body, SW_TIMESTAMP).delivery_id == SW_ID
+    only_v1 = scheme_for(STANDARD, [SW_SECRET])
+    assert refusal(only_v1, sw_headers(both), body, SW_TIMESTAMP) == "signature"
+
+
 def test_standard_webhooks_body_is_signed() -> None:
     scheme = scheme_for(STANDARD, [SW_SECRET])
     assert refusal(scheme, sw_headers(), b'{"test": 2432232315}', SW_TIMESTAMP) == "signature"
