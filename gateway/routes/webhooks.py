@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway import limits
-from gateway.auth import RunsReader
+from gateway.auth import AUTH_RESPONSES, RunsReader
 from gateway.deps import IngestDep, SettingsDep
 from gateway.models import EventAccepted
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
@@ -18,6 +18,8 @@ from gateway.webhooks.receiver import DeliveryCheck, Receiver, check
 from sagaway.observability.correlation import HTTP_HEADER
 
 router = APIRouter(tags=["webhooks"])
+#: The event GitHub sends once when a webhook is made (or on "Redeliver" of that ping).
+GITHUB_PING = "ping"
 _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
 
 NameParam = Annotated[
@@ -52,6 +54,7 @@ ReceiverDep = Annotated[Receiver, Depends(_receiver)]
     },
     responses={
         200: {"model": EventAccepted, "description": "A redelivery: the first one's result"},
+        204: {"description": "A verified GitHub `ping` that no trigger routes: nothing kept"},
         400: _PROBLEM,
         401: {**_PROBLEM, "description": "Not verified (which check failed is not said)"},
         404: _PROBLEM,
@@ -59,6 +62,7 @@ ReceiverDep = Annotated[Receiver, Depends(_receiver)]
         413: _PROBLEM,
         422: _PROBLEM,
         429: _PROBLEM,
+        431: _PROBLEM,
         503: _PROBLEM,
     },
 )
@@ -86,6 +90,10 @@ async def receive(
     delivery = endpoint.verify(request.headers, body, time.time())
     data = limits.parse_json(body, settings.max_json_depth)
     event, sealed = receiver.event(endpoint, delivery, data)
+    # GitHub pings a new webhook once; verified, it needs an answer, not a dead letter.
+    unrouted = GITHUB_PING not in ingest.registry.event_types
+    if endpoint.webhook.preset == "github" and event.type == GITHUB_PING and unrouted:
+        return Response(status_code=204)
     accepted = await ingest.accept(
         event,
         request.headers.get(HTTP_HEADER),
@@ -103,7 +111,7 @@ async def receive(
     "/webhooks/{name}/deliveries/{delivery_id:path}",
     response_model=DeliveryCheck,
     summary="Verify a kept delivery again",
-    responses={404: _PROBLEM, 409: _PROBLEM},
+    responses={**AUTH_RESPONSES, 404: _PROBLEM, 409: _PROBLEM},
 )
 async def verify_delivery(
     name: NameParam,

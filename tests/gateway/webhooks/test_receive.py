@@ -264,6 +264,25 @@ async def test_a_verified_body_that_is_no_event_is_a_4xx(
     assert answer.json()["type"] == "/problems/no-route"
 
 
+async def test_a_verified_github_ping_is_answered_and_not_kept(
+    providers: httpx.AsyncClient, hook_stack: HookStack, secrets: Secrets
+) -> None:
+    delivery = str(uuid.uuid4())
+    body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
+    ping = await deliver(
+        providers, "github", secrets.github_new, body, github_event="ping", delivery_id=delivery
+    )
+    assert ping.status_code == 204, ping.text
+    forged = await deliver(providers, "github", "not the secret", body, github_event="ping")
+    assert forged.status_code == 401
+    conn = await asyncpg.connect(hook_stack.stack.database_url)
+    try:
+        kept = await conn.fetchval("SELECT count(*) FROM inbox WHERE id = $1", delivery)
+    finally:
+        await conn.close()
+    assert kept == 0
+
+
 async def test_deliveries_need_no_api_key_but_the_api_does(providers: httpx.AsyncClient) -> None:
     assert (await providers.get("/runs/anything")).status_code == 401
     assert (await providers.get("/webhooks/shop/deliveries/msg_x")).status_code == 401
