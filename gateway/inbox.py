@@ -197,18 +197,21 @@ class Inbox:
         assert existing is not None, "ON CONFLICT without a conflicting row"
         return existing, False, False
 
-    async def delivery(
+    async def with_delivery(
         self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
-    ) -> SealedDelivery | None:
-        """The raw delivery kept with `tenant`'s event, if it came as a webhook delivery."""
+    ) -> tuple[InboxRow, SealedDelivery] | None:
+        """`tenant`'s event and the raw delivery kept with it, if it came as a webhook's."""
         row = await self.pool.fetchrow(
-            "SELECT delivery, delivery_key FROM inbox WHERE source = $1 AND id = $2"
+            f"SELECT {_COLUMNS}, delivery, delivery_key FROM inbox WHERE source = $1 AND id = $2"
             " AND tenant = $3 AND delivery IS NOT NULL",
             source,
             event_id,
             tenant,
         )
-        return SealedDelivery(row["delivery"], row["delivery_key"]) if row else None
+        if row is None:
+            return None
+        sealed = SealedDelivery(row["delivery"], row["delivery_key"])
+        return InboxRow.from_record(row, skip=("delivery", "delivery_key")), sealed
 
     async def backlog(self) -> tuple[int, float]:
         """How many events are queued, and how old in seconds the oldest is."""

@@ -22,6 +22,7 @@ preset, a template that cannot be parsed are `ValueError`s at import.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
 from typing import Annotated, Literal
@@ -157,12 +158,5 @@ class Webhook:
         return self.type if self.type is not None else DEFAULT_TYPES[self.preset]
 
 
-_DEFAULTS = {
-    "header": None,
-    "id_header": None,
-    "timestamp_header": None,
-    "payload": "{body}",
-    "prefix": "",
-    "algorithm": "sha256",
-    "encoding": "hex",
-}
+#: Each field's default, to tell which options a declaration set.
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Webhook)}

@@ -85,20 +85,19 @@ async def receive(
         body = await read_body(request, settings.max_body_bytes)
     except Problem as problem:
         if problem.slug == "body-too-large":
-            endpoint.refuse("too-large", size=int(request.headers.get("content-length") or 0))
+            endpoint.refused("too-large", int(request.headers.get("content-length") or 0))
         raise
     delivery = endpoint.verify(request.headers, body, time.time())
-    data = limits.parse_json(body, settings.max_json_depth)
-    event, sealed = receiver.event(endpoint, delivery, data)
+    event = endpoint.event(delivery, limits.parse_json(body, settings.max_json_depth))
     # GitHub pings a new webhook once; verified, it needs an answer, not a dead letter.
-    unrouted = GITHUB_PING not in ingest.registry.event_types
-    if endpoint.webhook.preset == "github" and event.type == GITHUB_PING and unrouted:
+    ping = endpoint.webhook.preset == "github" and event.type == GITHUB_PING
+    if ping and GITHUB_PING not in ingest.registry.event_types:
         return Response(status_code=204)
     accepted = await ingest.accept(
         event,
         request.headers.get(HTTP_HEADER),
         tenant=endpoint.webhook.tenant,
-        delivery=sealed,
+        delivery=receiver.seal(endpoint, event, delivery),
     )
     return JSONResponse(
         accepted.body.model_dump(mode="json"),

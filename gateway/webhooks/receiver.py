@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -64,24 +64,27 @@ class Endpoint:
         try:
             verified = self.scheme.verify(raw.headers, body, now)
         except Refused as refused:
-            self.refuse(refused.reason, raw)
+            self.refused(refused.reason, len(body), sorted(raw.headers))
+            raise Problem("webhook-unverified", UNVERIFIED) from None
         WEBHOOK_DELIVERIES.labels(self.webhook.name, "verified").inc()
         return Delivery(raw, verified)
 
-    def refuse(self, reason: str, raw: RawDelivery | None = None, size: int = 0) -> NoReturn:
-        """Count and log a refused delivery (never its body), and raise the problem to answer."""
+    def event(self, delivery: Delivery, data: Any) -> CloudEvent:
+        """The event a verified delivery whose body parsed as `data` makes."""
+        raw = delivery.raw
+        return to_event(self.webhook, delivery.verified, raw.headers, raw.body, data)
+
+    def refused(self, reason: str, size: int, headers: Sequence[str] = ()) -> None:
+        """Count and log a refused delivery: its size and header names, never its body."""
         WEBHOOK_DELIVERIES.labels(self.webhook.name, reason).inc()
         log.warning(
             "webhook %s refused a delivery: %s (%d bytes; headers present: %s)",
             self.webhook.name,
             reason,
-            len(raw.body) if raw is not None else size,
-            ", ".join(sorted(raw.headers)) if raw is not None else "-",
+            size,
+            ", ".join(headers) or "-",
             extra={"webhook": self.webhook.name, "refusal": reason},
         )
-        if reason == "too-large":
-            raise Problem("body-too-large", "The delivery is over the body size limit.")
-        raise Problem("webhook-unverified", UNVERIFIED)
 
 
 class Receiver:
@@ -116,14 +119,10 @@ class Receiver:
             raise Problem("webhook-not-found", f"No webhook is called {name!r}.")
         return endpoint
 
-    def event(
-        self, endpoint: Endpoint, delivery: Delivery, data: Any
-    ) -> tuple[CloudEvent, SealedDelivery]:
-        """The event of a verified delivery, and its raw form sealed for the inbox."""
-        raw = delivery.raw
-        event = to_event(endpoint.webhook, delivery.verified, raw.headers, raw.body, data)
-        sealed = self.sealer.seal(endpoint.webhook.tenant, event.source, event.id, raw)
-        return event, sealed
+    def seal(self, endpoint: Endpoint, event: CloudEvent, delivery: Delivery) -> SealedDelivery:
+        """The raw delivery sealed for the inbox row of `event`."""
+        tenant = endpoint.webhook.tenant
+        return self.sealer.seal(tenant, event.source, event.id, delivery.raw)
 
 
 class DeliveryCheck(BaseModel):
@@ -157,10 +156,10 @@ async def check(
     missing = Problem("event-not-found", f"Webhook {webhook.name!r} kept no delivery {event_id!r}.")
     if webhook.tenant != tenant:
         raise missing
-    row = await ingest.inbox.get(webhook.source, event_id, tenant)
-    sealed = await ingest.inbox.delivery(webhook.source, event_id, tenant) if row else None
-    if row is None or sealed is None:
+    kept = await ingest.inbox.with_delivery(webhook.source, event_id, tenant)
+    if kept is None:
         raise missing
+    row, sealed = kept
     try:
         raw = receiver.sealer.open(tenant, webhook.source, event_id, sealed)
     except DeliveryUnreadable as err:
@@ -172,8 +171,8 @@ async def check(
     try:
         data = parse_json(raw.body)
         again = to_event(webhook, verified or Verified(event_id, None), raw.headers, raw.body, data)
-        kept = await ingest.as_kept(again, tenant)
-        matches = kept.id == event_id and kept.content_hash() == row.content_hash
+        as_kept = await ingest.as_kept(again, tenant)
+        matches = as_kept.id == event_id and as_kept.content_hash() == row.content_hash
     except Problem:
         matches = False
     return DeliveryCheck(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import standardwebhooks
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.webhooks.verify import SECRET_KEY_PREFIX
+from gateway.webhooks.verify import SECRET_KEY_PREFIX, hmac_payload, standard_payload
 from sagaway.webhooks import Webhook
 
 
@@ -36,7 +36,7 @@ def sign(
         if secret.startswith(SECRET_KEY_PREFIX):  # an ed25519 signing key: `v1a`
             seed = base64.b64decode(secret.removeprefix(SECRET_KEY_PREFIX))
             raw = Ed25519PrivateKey.from_private_bytes(seed).sign(
-                f"{msg_id}.{stamp}.".encode() + body
+                standard_payload(msg_id, str(stamp), body)
             )
             signature = "v1a," + base64.b64encode(raw).decode()
         else:
@@ -58,14 +58,13 @@ def sign(
             "X-GitHub-Event": github_event,
         }
     assert webhook.header is not None
-    values = {"id": delivery_id or uuid.uuid4().hex, "timestamp": str(stamp)}
-    before, _, after = webhook.payload.partition("{body}")
-    signed = before.format_map(values).encode() + body + after.format_map(values).encode()
+    hmac_id = delivery_id or uuid.uuid4().hex
+    signed = hmac_payload(webhook.payload, body, delivery_id=hmac_id, stamp=str(stamp))
     digest = hmac.new(secret.encode(), signed, webhook.algorithm).digest()
     encoded = digest.hex() if webhook.encoding == "hex" else base64.b64encode(digest).decode()
     headers = {webhook.header: webhook.prefix + encoded}
     if webhook.id_header:
-        headers[webhook.id_header] = values["id"]
+        headers[webhook.id_header] = hmac_id
     if webhook.timestamp_header:
-        headers[webhook.timestamp_header] = values["timestamp"]
+        headers[webhook.timestamp_header] = str(stamp)
     return headers

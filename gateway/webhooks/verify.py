@@ -91,6 +91,18 @@ def _timestamp(value: str, now: float | None, tolerance: int, *, future: bool) -
     return stamp
 
 
+def standard_payload(msg_id: str, stamp: str, body: bytes) -> bytes:
+    """What Standard Webhooks signs: `{id}.{timestamp}.{body}`."""
+    return f"{msg_id}.{stamp}.".encode() + body
+
+
+def hmac_payload(template: str, body: bytes, *, delivery_id: str, stamp: str) -> bytes:
+    """What an `hmac` webhook signs: its `payload` template around the body's bytes."""
+    before, _, after = template.partition("{body}")
+    values = {"id": delivery_id, "timestamp": stamp}
+    return before.format_map(values).encode() + body + after.format_map(values).encode()
+
+
 def _any_equal(expected: Sequence[bytes], given: Sequence[bytes]) -> bool:
     # Every pair is compared (no early exit on a match): the time taken says nothing of which.
     found = False
@@ -154,7 +166,7 @@ class StandardWebhooks:
             ]
             if _any_equal(expected, by_version["v1"]):
                 return Verified(msg_id, signed_at)
-        signed = f"{msg_id}.{stamp}.".encode() + body
+        signed = standard_payload(msg_id, stamp, body)
         for key in self.public:
             for signature in by_version["v1a"]:
                 try:
@@ -232,8 +244,6 @@ class Hmac:
         names = (self.header, self.id_header, self.timestamp_header)
         self.header_names = tuple(name for name in names if name)
         self.keys = [secret.encode() for secret in secrets]
-        before, _, after = webhook.payload.partition("{body}")
-        self.before, self.after = before, after
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: float | None) -> Verified:
         """Verify a delivery signed as declared."""
@@ -252,9 +262,8 @@ class Hmac:
             )
         except (binascii.Error, ValueError):
             raise Refused("malformed") from None
-        values = {"id": delivery or "", "timestamp": stamp or ""}
-        signed = (
-            self.before.format_map(values).encode() + body + self.after.format_map(values).encode()
+        signed = hmac_payload(
+            self.webhook.payload, body, delivery_id=delivery or "", stamp=stamp or ""
         )
         expected = [hmac.new(k, signed, self.webhook.algorithm).digest() for k in self.keys]
         if not _any_equal(expected, [given]):

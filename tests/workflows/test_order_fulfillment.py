@@ -29,6 +29,21 @@ async def stocked_order(
     return sku, order_event(sku=sku, **data)
 
 
+async def charged_in_cancel_window(gateway: httpx.AsyncClient) -> tuple[str, str, str]:
+    """An order charged and waiting in its 60 s cancel window: (sku, order id, workflow id)."""
+    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
+    workflow_id = (await post(gateway, event)).json()["workflow_id"]
+    await wait_for_step(gateway, workflow_id, "charge payment")
+    return sku, event["data"]["order_id"], workflow_id
+
+
+async def assert_undone(services: httpx.AsyncClient, order_id: str, sku: str) -> None:
+    """The order's charge refunded and its stock released."""
+    paid = await payment(services, order_id)
+    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
+    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+
+
 async def place(gateway: httpx.AsyncClient, event: dict[str, Any]) -> dict[str, Any]:
     """Post an order and wait for its saga to end."""
     response = await post(gateway, event)
@@ -125,10 +140,7 @@ async def test_out_of_stock_fails_first_step_and_changes_nothing(
 async def test_cancel_inside_window_refunds_and_releases(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
-    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
-    order_id = event["data"]["order_id"]
-    workflow_id = (await post(gateway, event)).json()["workflow_id"]
-    await wait_for_step(gateway, workflow_id, "charge payment")
+    sku, order_id, workflow_id = await charged_in_cancel_window(gateway)
     cancel = {
         "specversion": "1.0",
         "id": f"cancel-{uuid.uuid4().hex}",
@@ -144,9 +156,7 @@ async def test_cancel_inside_window_refunds_and_releases(
     assert run["saga"]["status"] == "compensated"
     assert run["result"]["cancel_reason"] == "changed my mind"
     assert not any(s["name"] == "create shipment" for s in run["saga"]["steps"])
-    paid = await payment(services, order_id)
-    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
-    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+    await assert_undone(services, order_id, sku)
 
 
 async def test_cancel_for_unknown_order_is_dead_lettered(
@@ -230,10 +240,7 @@ async def test_provider_refund_by_webhook_stops_the_order(
     gateway: httpx.AsyncClient, services: httpx.AsyncClient
 ) -> None:
     """The payments webhook: Stripe's `charge.refunded`, signed as Stripe signs, no API key."""
-    sku, event = await stocked_order(gateway, 5, cancel_window_seconds=60)
-    order_id = event["data"]["order_id"]
-    workflow_id = (await post(gateway, event)).json()["workflow_id"]
-    await wait_for_step(gateway, workflow_id, "charge payment")
+    sku, order_id, workflow_id = await charged_in_cancel_window(gateway)
     body = json.dumps(
         {
             "id": f"evt_{uuid.uuid4().hex[:16]}",
@@ -265,6 +272,4 @@ async def test_provider_refund_by_webhook_stops_the_order(
     run = await wait_for_saga(gateway, workflow_id)
     assert run["saga"]["status"] == "compensated"
     assert run["result"]["cancel_reason"] == "charge ch_test_1 refunded at the payment provider"
-    paid = await payment(services, order_id)
-    assert paid["charged_cents"] == paid["refunded_cents"] == 2500
-    assert await stock(services, sku) == {"sku": sku, "available": 5, "reserved": 0}
+    await assert_undone(services, order_id, sku)

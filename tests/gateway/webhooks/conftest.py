@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.key_admin import create_all_scope_key
 from sagaway.dev.embedded import free_port
@@ -61,10 +63,8 @@ def secrets() -> Secrets:
     )
 
 
-def _public(signing_key: str) -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
+def public_key(signing_key: str) -> str:
+    """The `whpk_` public key of a `whsk_` ed25519 signing key (its base64 seed)."""
     seed = base64.b64decode(signing_key.removeprefix("whsk_"))
     public = Ed25519PrivateKey.from_private_bytes(seed).public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -114,7 +114,7 @@ def hook_stack(
             "SAGAWAY_CODEC_KEYS": codec.spec(),
             "SAGAWAY_MAX_BODY_BYTES": str(MAX_BODY),
             webhook_app.SHOP: ",".join(
-                [secrets.shop_new, secrets.shop_old, _public(secrets.shop_signing_key)]
+                [secrets.shop_new, secrets.shop_old, public_key(secrets.shop_signing_key)]
             ),
             webhook_app.PAY: f"{secrets.pay_new}, {secrets.pay_old}",
             webhook_app.GITHUB: f"{secrets.github_new},{secrets.github_old}",

@@ -7,13 +7,13 @@ against the providers' vectors in `test_verify.py`) and posted with no API key.
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from typing import Any
 
 import asyncpg
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.webhooks.signing import sign
 from tests.gateway.webhooks import webhook_app
@@ -310,13 +310,13 @@ async def test_no_key_posts_a_cloudevent_from_a_webhooks_source(
 
 async def _counts(client: httpx.AsyncClient) -> dict[tuple[str, str], float]:
     text = (await client.get("/metrics")).text
-    counts: dict[tuple[str, str], float] = {}
-    for labels, value in re.findall(
-        r"^sagaway_webhook_deliveries_total\{(.*)\} (\S+)$", text, re.M
-    ):
-        named = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-        counts[(named["webhook"], named["outcome"])] = float(value)
-    return counts
+    return {
+        (sample.labels["webhook"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "sagaway_webhook_deliveries"
+        for sample in family.samples
+        if sample.name == "sagaway_webhook_deliveries_total"
+    }
 
 
 def _gateway_log(hook_stack: HookStack) -> str:

@@ -13,12 +13,11 @@ from collections.abc import Mapping
 
 import pytest
 import stripe
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from gateway.webhooks.signing import sign
 from gateway.webhooks.verify import Refused, Scheme, SecretError, Verified, scheme_for
 from sagaway import Webhook
+from tests.gateway.webhooks.conftest import public_key
 
 # Standard Webhooks, libraries/python/tests/test_webhooks.py (test_sign_function).
 SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -31,6 +30,7 @@ SW_V1_BAD = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OA="
 # Standard Webhooks, libraries/go/webhook_asymmetric_test.go (TestAsymmetricWebhookSign):
 # the ed25519 seed (a `whsk_` key without its prefix) and its signature of the same message.
 SW_SEED = "VEVTVFNJR05JTkdLRVlET05PVFVTRVRISVNGT1JBTlk="
+SW_SIGNING_KEY = "whsk_" + SW_SEED
 SW_V1A = (
     "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag=="
 )
@@ -42,13 +42,6 @@ GH_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8
 STANDARD = Webhook("shop", secrets_env="SHOP")
 STRIPE = Webhook("pay", preset="stripe", secrets_env="PAY")
 GITHUB = Webhook("gh", preset="github", secrets_env="GH")
-
-
-def public_key(seed_b64: str) -> str:
-    """The `whpk_` public key of an ed25519 seed (derived here; the vector gives the seed)."""
-    key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(seed_b64)).public_key()
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "whpk_" + base64.b64encode(raw).decode()
 
 
 def sw_headers(signature: str = SW_V1, **changes: str | None) -> dict[str, str]:
@@ -81,10 +74,10 @@ def test_standard_webhooks_v1_vector() -> None:
 
 
 def test_standard_webhooks_v1a_vector() -> None:
-    scheme = scheme_for(STANDARD, [public_key(SW_SEED)])
+    scheme = scheme_for(STANDARD, [public_key(SW_SIGNING_KEY)])
     assert scheme.verify(sw_headers(SW_V1A), SW_BODY, SW_TIMESTAMP).signed_at == SW_TIMESTAMP
     # Our signer makes the vector's signature from the vector's key.
-    signed = sign(STANDARD, "whsk_" + SW_SEED, SW_BODY, delivery_id=SW_ID, timestamp=SW_TIMESTAMP)
+    signed = sign(STANDARD, SW_SIGNING_KEY, SW_BODY, delivery_id=SW_ID, timestamp=SW_TIMESTAMP)
     assert signed["webhook-signature"] == SW_V1A
 
 
@@ -122,9 +115,9 @@ def test_standard_webhooks_refusals(headers: dict[str, str], reason: str) -> Non
 
 def test_standard_webhooks_body_not_utf8_checks_v1a_still() -> None:
     body = b"\xff\xfe not text"
-    signed = sign(STANDARD, "whsk_" + SW_SEED, body, delivery_id=SW_ID, timestamp=SW_TIMESTAMP)
+    signed = sign(STANDARD, SW_SIGNING_KEY, body, delivery_id=SW_ID, timestamp=SW_TIMESTAMP)
     both = f"{SW_V1} {signed['webhook-signature']}"
-    scheme = scheme_for(STANDARD, [SW_SECRET, public_key(SW_SEED)])
+    scheme = scheme_for(STANDARD, [SW_SECRET, public_key(SW_SIGNING_KEY)])
     assert scheme.verify(sw_headers(both), body, SW_TIMESTAMP).delivery_id == SW_ID
     only_v1 = scheme_for(STANDARD, [SW_SECRET])
     assert refusal(only_v1, sw_headers(both), body, SW_TIMESTAMP) == "signature"
@@ -154,13 +147,13 @@ def test_standard_webhooks_wrong_secret_next_to_the_right_one() -> None:
     assert refusal(alone, sw_headers(), SW_BODY, SW_TIMESTAMP) == "signature"
     # A v1a signature is not checked against an HMAC secret, nor a v1 against a public key.
     assert refusal(alone, sw_headers(SW_V1A), SW_BODY, SW_TIMESTAMP) == "signature"
-    public = scheme_for(STANDARD, [public_key(SW_SEED)])
+    public = scheme_for(STANDARD, [public_key(SW_SIGNING_KEY)])
     assert refusal(public, sw_headers(), SW_BODY, SW_TIMESTAMP) == "signature"
 
 
 def test_standard_webhooks_bad_secrets_are_refused_when_read() -> None:
     with pytest.raises(SecretError, match="signing key"):
-        scheme_for(STANDARD, ["whsk_" + SW_SEED])
+        scheme_for(STANDARD, [SW_SIGNING_KEY])
     with pytest.raises(SecretError, match="#2"):
         scheme_for(STANDARD, [SW_SECRET, "whpk_not base64!"])
     with pytest.raises(SecretError, match="no secret"):
