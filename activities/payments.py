@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.service_steps import ServiceSteps
+from sagaway.schemas.marks import Sensitive
 
 
 class ChargePaymentInput(BaseModel):
@@ -13,7 +16,8 @@ class ChargePaymentInput(BaseModel):
 
     order_id: str
     amount_cents: int = Field(ge=0)
-    payment_token: str
+    #: Marked: `reveal=True` reveals the vault's tokens at marked fields only.
+    payment_token: Annotated[str, Sensitive]
 
 
 class ChargePaymentResult(BaseModel):
@@ -29,7 +33,5 @@ class PaymentSteps(ServiceSteps):
     @activity.defn
     async def charge_payment(self, input: ChargePaymentInput) -> ChargePaymentResult:
         """Charge the order's total; `PaymentDeclined` if the provider refuses."""
-        body = await self.services.call(
-            "POST", "/payments/charges", input.model_dump(mode="json"), reveal=True
-        )
+        body = await self.services.call("POST", "/payments/charges", input, reveal=True)
         return ChargePaymentResult.model_validate(body)

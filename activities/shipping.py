@@ -43,7 +43,5 @@ class ShippingSteps(ServiceSteps):
     @activity.defn
     async def create_shipment(self, input: CreateShipmentInput) -> CreateShipmentResult:
         """Create the shipment; `UnsupportedDestination` if the carrier can't deliver there."""
-        body = await self.services.call(
-            "POST", "/shipments", input.model_dump(mode="json"), reveal=True
-        )
+        body = await self.services.call("POST", "/shipments", input, reveal=True)
         return CreateShipmentResult.model_validate(body)

@@ -18,12 +18,13 @@ from fastapi_offline import FastAPIOffline
 
 from gateway import migrations, openapi_doc, problems
 from gateway.admission import Admission
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, NotFoundLimiter
 from gateway.database import open_pool
 from gateway.dispatcher import Dispatcher
 from gateway.inbox import POSTGRES_DOWN, Inbox
 from gateway.ingest import Ingest
-from gateway.limits import HeaderLimits
+from gateway.limits import BodyLimit, HeaderLimits
+from gateway.probe import CanaryCache
 from gateway.recovery import Recovery
 from gateway.retention import run_pruner
 from gateway.routes import api_router, codec
@@ -127,8 +128,16 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # A trailing slash is a path of its own (404 problem), not a 307 to a URL built from
+        # the request's `Host`.
+        redirect_slashes=False,
     )
     api.state.webhooks = receiver
+    api.state.bound_sources = app.bound_sources
+    api.state.canary = CanaryCache(settings.probe_cache_seconds)
+    api.state.not_found_limiter = NotFoundLimiter(
+        settings.run_not_found_rate, settings.run_not_found_burst
+    )
     problems.install(api)
     metrics_route.install(api)
     for error in POSTGRES_DOWN:
@@ -136,12 +145,15 @@ def create_app(settings: Settings, app: App) -> FastAPI:
     api.include_router(api_router)
     openapi_doc.install(api, app.registry, settings.max_batch_events)
     codec.install(api, settings)
-    # Outermost: an oversized header block is refused before anything reads it.
+    # Outermost: an oversized body, then an oversized header block, are refused before
+    # anything reads them (a body before it is parsed, and before any credential is checked).
+    api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, on_refused=receiver.too_large)
     api.add_middleware(
         HeaderLimits, max_count=settings.max_header_count, max_bytes=settings.max_header_bytes
     )
     tracing.configure_tracing("sagaway-gateway", settings)
     tracing.instrument_app(api)
+    tracing.drop_own_baggage(api)  # the edge: no request names an event in downstream logs
     return api
 
 

@@ -2,13 +2,16 @@
 
 Routes declare what they need:
 
-    caller: Caller                 any authenticated caller (producers post with it)
+    caller: Caller                 any authenticated caller (its key in `Authorization`)
+    caller: Producer               a producer posting events (`Authorization`, or
+                                   `?access_token=` where no header can be sent)
     caller: RunsReader             operator scope `runs:read`      (GET /runs/...)
     caller: RunsOperator           operator scope `runs:write`     (POST /runs/{id}/...)
     caller: DeadLettersReader      operator scope `dead-letters:read`
     caller: DeadLettersOperator    operator scope `dead-letters:write` (replay)
     caller: CodecUser              operator scope `codec`          (the codec server)
-    caller: VaultReader            scope `vault:detokenize`        (the worker)
+    caller: VaultReader            scope `vault:detokenize`        (the worker's deployment-wide
+                                                                    key, or a tenant's own)
 
 and check the tenant of what they touch with `ensure_tenant(caller, owner_tenant)`, which
 answers 404 (not 403) so another tenant's ids cannot be probed. A missing or bad credential
@@ -20,17 +23,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import asyncpg
 import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionDescription
 from temporalio.service import RPCError, RPCStatusCode
 
+from gateway.admission import TokenBucket
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from sagaway import search_attributes as sa
 from sagaway.security.apikeys import ALL_SCOPES, ApiKey, KeyStore, Principal
@@ -69,6 +74,8 @@ class Authenticator:
             event_types=("*",),
             sources=("*",),
             scopes=frozenset(ALL_SCOPES),
+            # Authentication off: any worker may reveal the tokens of any tenant's run.
+            deployment_wide=True,
         )
 
     async def principal(self, token: str | None) -> Principal:
@@ -177,31 +184,47 @@ _BEARER = HTTPBearer(
     description="`Authorization: Bearer <API key or operator JWT>`",
     auto_error=False,
 )
+#: Only where a header cannot be sent: producers that can set a URL alone (the CloudEvents
+#: webhook spec) post events with it. A key in a URL ends up in access logs and histories.
 _QUERY = APIKeyQuery(
     name="access_token",
     scheme_name="accessToken",
-    description="The key as the `access_token` query parameter (CloudEvents webhooks).",
+    description="The key as the `access_token` query parameter: `POST /events` only, for "
+    "producers that can set a URL but no header (CloudEvents webhooks).",
     auto_error=False,
 )
 
 
 def request_token(request: Request) -> str | None:
-    """The bearer token of `Authorization`, else the `access_token` query parameter."""
+    """The bearer token of `Authorization`, if the request has one."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.query_params.get("access_token") or None
+    return None
 
 
 async def authenticate(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
-    access_token: Annotated[str | None, Security(_QUERY)],
 ) -> Principal:
     """Dependency: the authenticated caller of this request (401 problem if none)."""
-    authenticator: Authenticator = request.app.state.auth
+    token = bearer.credentials.strip() if bearer and bearer.credentials else None
+    return await _principal(request, token)
+
+
+async def authenticate_producer(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+    access_token: Annotated[str | None, Security(_QUERY)],
+) -> Principal:
+    """Dependency: the caller by its header, or by `?access_token=` (event producers only)."""
     token = bearer.credentials.strip() if bearer and bearer.credentials else access_token
-    principal = await authenticator.principal(token or None)
+    return await _principal(request, token or None)
+
+
+async def _principal(request: Request, token: str | None) -> Principal:
+    authenticator: Authenticator = request.app.state.auth
+    principal = await authenticator.principal(token)
     request.state.principal = principal  # for logs and metrics of this request
     return principal
 
@@ -222,11 +245,14 @@ def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
 WEBHOOK_SOURCES = "/webhooks/"
 
 
-def ensure_may_post(caller: Principal, event_type: str, source: str) -> None:
+def ensure_may_post(
+    caller: Principal, event_type: str, source: str, bound: Mapping[str, str]
+) -> None:
     """403 problem unless `caller` may post events of this type from this source.
 
     No key may post from `/webhooks/...`: those sources are the verified deliveries' own
-    (`POST /webhooks/{name}`), so a key cannot take a delivery's id before it arrives.
+    (`POST /webhooks/{name}`), so a key cannot take a delivery's id before it arrives; nor an
+    event of a type `bound` to a webhook (`sagaway.Webhook(exclusive_types=...)`).
     """
     if source.startswith(WEBHOOK_SOURCES):
         raise Problem(
@@ -234,11 +260,32 @@ def ensure_may_post(caller: Principal, event_type: str, source: str) -> None:
             f"Source {source!r} is reserved for verified webhook deliveries "
             "(POST /webhooks/{name}).",
         )
+    ensure_bound_source(bound, event_type, source)
     if not caller.may_post(event_type, source):
         raise Problem(
             "forbidden",
             f"This key may not post events of type {event_type!r} from source {source!r}.",
         )
+
+
+def ensure_bound_source(bound: Mapping[str, str], event_type: str, source: str) -> None:
+    """403 problem when `event_type` may come only from another source (its webhook's)."""
+    only = bound.get(event_type)
+    if only is not None and source != only:
+        raise Problem(
+            "forbidden",
+            f"Events of type {event_type!r} come only from the webhook at {only!r}: "
+            "its signed deliveries are the one way in.",
+        )
+
+
+async def _bound_sources(request: Request) -> Mapping[str, str]:
+    bound: Mapping[str, str] = request.app.state.bound_sources
+    return bound
+
+
+#: Event type → the one webhook source it may come from (the app's `exclusive_types`).
+BoundSources = Annotated[Mapping[str, str], Depends(_bound_sources)]
 
 
 def ensure_tenant(caller: Principal, owner: str | None, not_found: Problem) -> None:
@@ -256,6 +303,8 @@ def tenant_of(search_attribute: str | None, settings: Settings) -> str:
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
+#: A producer posting events: its key in `Authorization`, or in `?access_token=`.
+Producer = Annotated[Principal, Depends(authenticate_producer)]
 RunsReader = Annotated[Principal, Depends(require("runs:read"))]
 RunsOperator = Annotated[Principal, Depends(require("runs:write"))]
 DeadLettersReader = Annotated[Principal, Depends(require("dead-letters:read"))]
@@ -269,24 +318,83 @@ def run_not_found(workflow_id: str) -> Problem:
     return Problem("run-not-found", f"No run has the workflow id {workflow_id!r}.")
 
 
-async def _operable_run(workflow_id: str, caller: RunsOperator, request: Request) -> str:
+class NotFoundLimiter:
+    """How many runs a key may be told are not found: `rate` a second, `burst` at once.
+
+    Another tenant's run answers exactly as a missing one, but not in exactly the same time:
+    Temporal describes a run that exists (about 1.5 ms more) before the gateway sees whose it
+    is. Past its budget a key hears `429` instead of either 404, so telling them apart by
+    timing takes a key that many probes a second.
+    """
+
+    def __init__(self, rate: float, burst: int) -> None:
+        """Each key gets `rate` not-found answers a second, `burst` at once (rate 0: no limit)."""
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def not_found(self, caller: Principal, problem: Problem) -> Problem:
+        """`problem` (the 404), or a 429 once `caller` has had too many of them."""
+        if self.rate <= 0:
+            return problem
+        bucket = self._buckets.get(caller.subject)
+        if bucket is None:
+            if len(self._buckets) >= CACHE_LIMIT:
+                self._buckets.clear()
+            bucket = self._buckets[caller.subject] = TokenBucket(self.rate, self.burst)
+        wait = bucket.take(time.monotonic())
+        if wait <= 0:
+            return problem
+        return Problem(
+            "rate-limited",
+            f"This key was told {self.burst} runs were not found in a short time (at most "
+            f"{self.rate:g} a second); ask again after Retry-After.",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+async def _not_found_limiter(request: Request) -> NotFoundLimiter:
+    limiter: NotFoundLimiter = request.app.state.not_found_limiter
+    return limiter
+
+
+NotFoundLimiterDep = Annotated[NotFoundLimiter, Depends(_not_found_limiter)]
+
+
+async def describe_run(
+    client: Client, workflow_id: str, caller: Principal, limiter: NotFoundLimiter
+) -> WorkflowExecutionDescription:
+    """The latest run of `workflow_id`, or the 404 (429 past the key's budget) or 503 problem.
+
+    An empty id, or one Temporal refuses as invalid, names no run: 404 as well.
+    """
+    if not workflow_id:
+        raise limiter.not_found(caller, run_not_found(workflow_id))
+    try:
+        return await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+            raise limiter.not_found(caller, run_not_found(workflow_id)) from None
+        raise temporal_unavailable(err) from None
+    except RuntimeError as err:  # the lazy client could not connect
+        raise temporal_unavailable(err) from None
+
+
+def temporal_unavailable(err: Exception) -> Problem:
+    """The 503 problem for Temporal being out of reach."""
+    return Problem("temporal-unavailable", f"Temporal: {err}", headers={"Retry-After": "5"})
+
+
+async def _operable_run(
+    workflow_id: str, caller: RunsOperator, request: Request, limiter: NotFoundLimiterDep
+) -> str:
     """Dependency: the path's workflow id, once its run is known to be the caller's tenant's."""
     client: Client = request.app.state.temporal
     settings: Settings = request.app.state.settings
-    try:
-        desc = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise run_not_found(workflow_id) from None
-        raise Problem(
-            "temporal-unavailable", f"Temporal: {err}", headers={"Retry-After": "5"}
-        ) from None
-    except RuntimeError as err:  # the lazy client could not connect
-        raise Problem(
-            "temporal-unavailable", f"Temporal: {err}", headers={"Retry-After": "5"}
-        ) from None
+    desc = await describe_run(client, workflow_id, caller, limiter)
     owner = tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings)
-    ensure_tenant(caller, owner, run_not_found(workflow_id))
+    if owner != caller.tenant:
+        raise limiter.not_found(caller, run_not_found(workflow_id))
     return workflow_id
 
 

@@ -25,6 +25,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -112,11 +113,48 @@ def parse_json(body: bytes) -> Any:
     """Parse a JSON body, or raise a 400 problem saying where it breaks.
 
     Objects that repeat a member come back as `Members`, so an envelope can refuse them.
+    `NaN`, `Infinity` and numbers too large for a float (`1e999`) are no JSON (RFC 8259 §6)
+    and no store keeps them (Postgres `jsonb` refuses them): refused, naming where they are.
     """
+    found: list[str] = []
+
+    def constant(text: str) -> _NonFinite:
+        found.append(text)
+        return _NonFinite(text)
+
+    def number(text: str) -> float | _NonFinite:
+        value = float(text)
+        return value if math.isfinite(value) else constant(text)
+
     try:
-        return json.loads(body, object_pairs_hook=_object)
+        value = json.loads(
+            body, object_pairs_hook=_object, parse_constant=constant, parse_float=number
+        )
     except (ValueError, UnicodeDecodeError) as err:
         raise Problem("invalid-json", f"The body is not valid JSON: {err}") from None
+    if found:
+        path = _path_of_non_finite(value)
+        shown = found[0] if len(found[0]) <= 24 else found[0][:20] + "..."
+        detail = f"{shown} is not a JSON number: send a finite number, or a string."
+        raise Problem("invalid-json", detail, errors=[FieldError(field=path, message=detail)])
+    return value
+
+
+class _NonFinite(str):
+    """Where the parser met a non-finite number: found by the walk that names its path."""
+
+
+def _path_of_non_finite(value: Any) -> str:
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _NonFinite):
+            return path or "$"
+        if isinstance(item, dict):
+            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(item))
+    return "$"
 
 
 def from_structured(obj: Any, path: str = "", parse: JsonParser = parse_json) -> CloudEvent:

@@ -174,8 +174,14 @@ class Dispatcher:
                         self.gateway_url,
                     ),
                 )
-            except WorkflowAlreadyStartedError as err:
+            except WorkflowAlreadyStartedError as err:  # its run closed: the reuse policy
+                await self._ensure_own_run(row, err.run_id)
                 return Outcome("started", err.run_id)
+            # The start met a run already open under this id (`USE_EXISTING`). The SDK keeps
+            # the answer's `started` flag on a private field; without it, check every start.
+            answer = getattr(handle, "_start_workflow_response", None)
+            if not getattr(answer, "started", False):
+                await self._ensure_own_run(row, handle.first_execution_run_id)
             return Outcome("started", handle.first_execution_run_id)
         try:
             await self.client.get_workflow_handle(row.workflow_id).signal(
@@ -188,6 +194,23 @@ class Dispatcher:
                 ) from None
             raise
         return Outcome("signaled")
+
+    async def _ensure_own_run(self, row: InboxRow, run_id: str | None) -> None:
+        """Refuse (dead-letter) a start that met a run of another tenant under its workflow id.
+
+        Gateway-made ids of two tenants never collide (`sagaway.tenancy`); a run started some
+        other way can still hold one. Reporting it `started` would hand the event's producer
+        another tenant's run, and the event would never run.
+        """
+        desc = await self.client.get_workflow_handle(row.workflow_id, run_id=run_id).describe(
+            rpc_timeout=RPC_TIMEOUT
+        )
+        owner = desc.typed_search_attributes.get(sa.TENANT) or DEFAULT_TENANT
+        if owner != row.tenant:
+            raise _Permanent(
+                "workflow-id-taken",
+                f"workflow id {row.workflow_id!r} is held by a run that is not this tenant's",
+            )
 
     def _load(self, event_type: str, event: dict[str, Any]) -> Any:
         return self.schemas.load(event_type, event.get("data"), event.get("dataschema")).data

@@ -60,9 +60,9 @@ HELD_SCAN = 1000
 _INSERT = (
     "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
     " next_attempt_at, trace_context, tenant, status, reason, slot_key, throttle_key, rate_key,"
-    " group_key, priority, dispatched_at, delivery, delivery_key)"
+    " group_key, priority, dispatched_at, delivery, delivery_key, body_digest)"
     " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval, $9::jsonb, $10, $11, $12,"
-    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END, $18, $19)"
+    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END, $18, $19, $20)"
     f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
 )
 _DECISION = (

@@ -43,9 +43,10 @@ _NO_EARLIER_QUEUED = (
 
 _INSERT = (
     f"INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key)"
+    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key,"
+    f" body_digest)"
     f" VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11,"
-    f" $12, $13)"
+    f" $12, $13, $14)"
     f" ON CONFLICT (tenant, source, id) DO NOTHING RETURNING {_COLUMNS}"
 )
 #: One event of a tenant by (source, id).
@@ -64,10 +65,11 @@ _INSERT_ORDERED = (
     f"WITH waits AS (SELECT EXISTS (SELECT 1 FROM inbox WHERE partition_key = $8"
     f" AND status = 'queued') AS w)"
     f" INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key)"
+    f" partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key,"
+    f" body_digest)"
     f" SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
     f" now() + CASE WHEN waits.w THEN interval '0' ELSE $9::interval END, $10::jsonb, $11,"
-    f" $12, $13"
+    f" $12, $13, $14"
     f" FROM waits ON CONFLICT (tenant, source, id) DO NOTHING"
     f" RETURNING {_COLUMNS}, (SELECT w FROM waits) AS waits"
 )
@@ -80,6 +82,9 @@ class SealedDelivery:
     data: bytes
     #: The codec key that sealed it; None when kept unsealed (no codec keys).
     key_id: str | None
+    #: SHA-256 of the body, for a webhook whose deliveries are told apart by their body alone
+    #: (GitHub's: its delivery id is not signed); the inbox keeps such a body once.
+    body_digest: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,17 @@ def event_columns(event: CloudEvent, correlation_id: str, workflow_id: str) -> t
     )
 
 
-def delivery_columns(delivery: SealedDelivery | None) -> tuple[bytes | None, str | None]:
-    """The `delivery` and `delivery_key` values of an inbox insert."""
-    return (delivery.data, delivery.key_id) if delivery is not None else (None, None)
+def delivery_columns(
+    delivery: SealedDelivery | None,
+) -> tuple[bytes | None, str | None, bytes | None]:
+    """The `delivery`, `delivery_key` and `body_digest` values of an inbox insert."""
+    if delivery is None:
+        return None, None, None
+    return delivery.data, delivery.key_id, delivery.body_digest
+
+
+#: The unique index that keeps a body-told delivery once (migration 009).
+BODY_DIGEST_INDEX = "inbox_body_digest"
 
 
 class Inbox:
@@ -213,6 +226,16 @@ class Inbox:
         sealed = SealedDelivery(row["delivery"], row["delivery_key"])
         return InboxRow.from_record(row, skip=("delivery", "delivery_key")), sealed
 
+    async def by_body_digest(self, source: str, digest: bytes, tenant: str) -> InboxRow | None:
+        """`tenant`'s event from webhook `source` whose delivery had this body, if one was kept."""
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND body_digest = $3",
+            tenant,
+            source,
+            digest,
+        )
+        return InboxRow.from_record(row) if row else None
+
     async def backlog(self) -> tuple[int, float]:
         """How many events are queued, and how old in seconds the oldest is."""
         row = await self.pool.fetchrow(
@@ -284,6 +307,7 @@ class Inbox:
                 event=row.event,
                 inbox_seq=row.seq,
                 workflow_id=row.workflow_id,
+                tenant=row.tenant,
             )
 
     async def claim_due(self, limit: int, lease: timedelta) -> list[InboxRow]:
@@ -309,9 +333,9 @@ class Inbox:
         *,
         event: dict[str, Any] | None,
         errors: list[dict[str, Any]] | None = None,
-        tenant: str | None = None,
+        tenant: str,
     ) -> None:
-        """Keep an event that was refused (no route, bad data) with the reason."""
+        """Keep `tenant`'s event that was refused (no route, bad data) with the reason."""
         async with self.pool.acquire() as conn:
             await dead_letters.insert(
                 conn, reason, detail, event=event or {}, errors=errors, tenant=tenant

@@ -12,7 +12,7 @@ from typing import TypeVar
 import asyncpg
 
 from gateway import migrations
-from sagaway.security.apikeys import ALL_SCOPES, KeyStore, NewKey
+from sagaway.security.apikeys import ALL_SCOPES, DEPLOYMENT_WIDE, KeyStore, NewKey
 
 T = TypeVar("T")
 
@@ -50,3 +50,8 @@ async def create_all_scope_key(database_url: str, name: str, tenant: str) -> New
     return await create_key(
         database_url, name, tenant, event_types=["*"], sources=["*"], scopes=list(ALL_SCOPES)
     )
+
+
+async def create_worker_key(database_url: str, name: str = "worker") -> NewKey:
+    """The worker's deployment-wide key: it detokenizes for the tenant of each run, nothing else."""
+    return await create_key(database_url, name, DEPLOYMENT_WIDE, scopes=["vault:detokenize"])

@@ -1,15 +1,17 @@
-"""Abuse limits: header count and size, JSON nesting depth, batch length.
+"""Abuse limits: header count and size, body size, JSON nesting depth, batch length.
 
-The body size limit lives with the body reader (`routes/events.py`); slow clients are cut off by
-uvicorn's timeouts (see `sagaway.cli.processes.serve_gateway`).
+Headers and bodies are bounded by ASGI middleware, in front of every route, before any body is
+parsed and before any credential is checked; slow clients are cut off by uvicorn's timeouts
+(see `sagaway.cli.processes.serve_gateway`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import cloudevents
 from gateway.problems import FieldError, Problem
@@ -61,6 +63,80 @@ class HeaderLimits:
                 await problem.response(None)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """ASGI middleware: `413 body-too-large` for a body over `max_bytes`, on every route.
+
+    A declared `Content-Length` over the limit is refused before the app runs: before the body
+    is read or parsed, and before authentication could answer. A body without one (chunked) is
+    counted as it is read, and refused as soon as it passes the limit, whatever the app then
+    tried to answer (FastAPI turns a failed read into a 400 of its own).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        on_refused: Callable[[Scope, int], None] | None = None,
+    ) -> None:
+        """Wrap `app`; `on_refused(scope, size)` hears of each refusal (for a route's metrics)."""
+        self.app = app
+        self.max_bytes = max_bytes
+        self.on_refused = on_refused
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse an oversized body; pass anything else on, counting what it reads."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send, declared)
+            return
+        read = 0
+        over = False
+        started = False
+
+        async def counted() -> Message:
+            nonlocal read, over
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > self.max_bytes:
+                    over = True
+                    raise self._problem()
+            return message
+
+        async def answer(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to the cut-off read; the 413 goes instead
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, answer)
+        except Problem:
+            if not over:
+                raise
+        if over and not started:
+            await self._refuse(scope, receive, send, read)
+
+    def _problem(self) -> Problem:
+        return Problem("body-too-large", f"The body is over the {self.max_bytes}-byte limit.")
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
+        if self.on_refused is not None:
+            self.on_refused(scope, size)
+        await self._problem().response(scope["path"])(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else None
+    return None
 
 
 def parse_json(body: bytes, max_depth: int) -> Any:

@@ -71,7 +71,8 @@ WEBHOOK_DELIVERIES = Counter(
     "sagaway_webhook_deliveries",
     "Webhook deliveries by webhook and outcome: verified, or why one was refused"
     " (missing-header, malformed, timestamp, signature, too-large; unknown-webhook under"
-    ' webhook="").',
+    ' webhook=""); same-body: a verified GitHub delivery whose body came before under'
+    " another delivery id, answered as that one's duplicate.",
     ["webhook", "outcome"],
 )
 SCRAPE_ERRORS = Counter(

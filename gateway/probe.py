@@ -1,14 +1,18 @@
 """The deep health probe: a canary event through the gateway, the inbox and a worker, timed.
 
 `run_canary` is what `GET /readyz?deep=true` does inside the gateway; `sagaway probe`
-(`sagaway/cli/probe.py`) asks a gateway for it from outside.
+(`sagaway/cli/probe.py`) asks a gateway for it from outside. The route needs no key, and each
+canary writes an inbox row and starts a run: `CanaryCache` runs one at a time and reuses its
+report for `SAGAWAY_PROBE_CACHE_SECONDS`, so no caller can make a gateway start more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from temporalio.client import Client
@@ -83,3 +87,23 @@ def _ms(seconds: float) -> float:
 
 def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+class CanaryCache:
+    """One canary at a time, its report reused for `ttl` seconds (callers meanwhile wait)."""
+
+    def __init__(self, ttl: float) -> None:
+        """Reuse a report for `ttl` seconds after it was made (0: never)."""
+        self.ttl = ttl
+        self._lock = asyncio.Lock()
+        self._report: ProbeReport | None = None
+        self._made_at = -math.inf
+
+    async def report(self, run: Callable[[], Awaitable[ProbeReport]]) -> ProbeReport:
+        """The last report if still fresh, else the one `run` makes now."""
+        async with self._lock:
+            if self._report is not None and time.monotonic() - self._made_at < self.ttl:
+                return self._report
+            self._report = await run()
+            self._made_at = time.monotonic()
+            return self._report

@@ -8,6 +8,7 @@
     ├── content-conflict 409, delivery-unreadable 409
     ├── body-too-large 413, batch-too-large 413
     ├── unsupported-media-type 415
+    ├── rate-limited 429
     ├── no-route 422, unknown-schema 422, invalid-data 422
     ├── headers-too-large 431
     ├── internal-error 500
@@ -121,8 +122,9 @@ CATALOG: dict[str, tuple[int, str, str]] = {
     ),
     "rate-limited": (
         429,
-        "Too many events",
-        "The producer is over its rate limit; send again after `Retry-After` seconds.",
+        "Too many requests",
+        "The caller is over a rate limit (a producer's or a tenant's events, a key's runs not "
+        "found); send again after `Retry-After` seconds.",
     ),
     "internal-error": (500, "Internal error", "The gateway failed; the event was not taken."),
     "not-ready": (503, "Not ready", "A dependency of the gateway is unreachable."),

@@ -99,6 +99,17 @@ class App:
         doubled = sorted({n for n in hooks if hooks.count(n) > 1})
         if doubled:
             raise AppError(f"{name}: webhook name(s) declared twice: {', '.join(doubled)}")
+        claimed = [t for hook in self.webhooks for t in hook.exclusive_types]
+        doubled = sorted({t for t in claimed if claimed.count(t) > 1})
+        if doubled:
+            raise AppError(
+                f"{name}: event type(s) exclusive to more than one webhook: {', '.join(doubled)}"
+            )
+
+    @property
+    def bound_sources(self) -> dict[str, str]:
+        """Event type → the one source it may come from (a webhook's `exclusive_types`)."""
+        return {t: hook.source for hook in self.webhooks for t in hook.exclusive_types}
 
     @property
     def all_workflows(self) -> tuple[type, ...]:

@@ -13,9 +13,10 @@ A service's answer becomes an activity outcome: 2xx is a result; a 4xx business 
 non-retryable `ApplicationError` whose `type` names it (`payment-declined` → `PaymentDeclined`);
 5xx, 408, 429 and network errors are retryable, so Temporal's retry policy takes over. Each call
 carries the step's `Idempotency-Key` (workflow id + activity type, percent-encoded), the
-event's correlation id and the trace context. `reveal=True` swaps the vault's tokens in the
-body for their values first (`sagaway.security.vault_client`), so personal data reaches the
-service and nothing else.
+event's correlation id and the trace context. With the body given as its pydantic model,
+`reveal=True` first swaps the vault's tokens at the model's `Sensitive` fields, and only those,
+for the values of the run's own tenant (`sagaway.security.vault_client`), so personal data
+reaches the service and nothing else.
 
 The client connects on first use, inside the worker's event loop; the worker closes it when it
 stops (an activity object's `aclose()`).
@@ -28,12 +29,15 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from sagaway.ids import header_value
 from sagaway.observability import tracing
 from sagaway.observability.correlation import HTTP_HEADER, correlation_id
+from sagaway.schemas.marks import sensitive_paths
+from sagaway.security.run_tenant import run_tenant
 from sagaway.security.vault_client import VaultClient
 
 log = logging.getLogger("sagaway.activities")
@@ -95,9 +99,21 @@ class ServiceClient:
     async def call(
         self, method: str, path: str, json: Any = None, *, reveal: bool = False
     ) -> dict[str, Any]:
-        """Call the service with this step's idempotency key and correlation id; map its answer."""
-        if reveal and json is not None:
-            json = await self.vault.reveal(json)
+        """Call the service with this step's idempotency key and correlation id; map its answer.
+
+        `json` is the body: a pydantic model (sent as its JSON) or plain JSON. `reveal=True`
+        needs the model: its `Sensitive` fields say which tokens to reveal.
+        """
+        if isinstance(json, BaseModel):
+            model = type(json)
+            json = json.model_dump(mode="json")
+            if reveal:
+                json = await self.vault.reveal(json, sensitive_paths(model), run_tenant.get())
+        elif reveal and json is not None:
+            raise TypeError(
+                "reveal=True takes the body as its pydantic model, whose Sensitive fields name "
+                "what to reveal: call(..., input, reveal=True), not input.model_dump()"
+            )
         key = idempotency_key()
         headers = {"Idempotency-Key": key}
         cid = correlation_id.get()

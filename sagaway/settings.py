@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sagaway.app import REFERENCE_APP
@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     probe_timeout_seconds: float = Field(
         10.0, description="Deadline of the canary saga of `/readyz?deep=true` and `sagaway probe`."
     )
+    probe_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long the canary's answer to `/readyz?deep=true` is reused: the route "
+        "takes no key, and each canary writes an inbox row and starts a run.",
+    )
     # deployment
     worker_shutdown_grace_seconds: float = Field(
         35.0,
@@ -154,7 +160,9 @@ class Settings(BaseSettings):
         "embedded Temporal UI cannot send any).",
     )
     oidc_jwks_url: str | None = Field(
-        None, description="JWKS URL (or file path) of the OIDC issuer whose tokens operators use."
+        None,
+        description="JWKS URL (or file path) of the OIDC issuer whose tokens operators use; "
+        "when set, `SAGAWAY_OIDC_ISSUER` and `SAGAWAY_OIDC_AUDIENCE` are required.",
     )
     oidc_issuer: str | None = Field(None, description="Required `iss` of operator JWTs.")
     oidc_audience: str | None = Field(None, description="Required `aud` of operator JWTs.")
@@ -163,12 +171,23 @@ class Settings(BaseSettings):
     )
     vault_api_key: SecretStr = Field(
         SecretStr(""),
-        description="API key (scope `vault:detokenize`) the worker uses to detokenize values.",
+        description="The worker's deployment-wide API key (`sagaway keys create worker "
+        "--deployment-wide`), with which it detokenizes the values of each run's own tenant.",
     )
     tenant_rate_limits: str = Field(
         "",
         description="Per-tenant event limits as `tenant=rate/burst,...`; unset tenants are "
         "unlimited.",
+    )
+    run_not_found_rate: float = Field(
+        10.0,
+        ge=0,
+        description="Run lookups (`GET /runs/{id}`, the run's operator routes) each key may be "
+        "answered `404` a second, after `SAGAWAY_RUN_NOT_FOUND_BURST` at once; past it `429` "
+        "(another tenant's run and a missing one differ slightly in time). 0: no limit.",
+    )
+    run_not_found_burst: int = Field(
+        100, ge=1, description="Run lookups answered `404` a key may have at once."
     )
     ssl_certfile: str | None = Field(None, description="Gateway TLS certificate (PEM) path.")
     ssl_keyfile: str | None = Field(None, description="Gateway TLS private key (PEM) path.")
@@ -217,6 +236,11 @@ class Settings(BaseSettings):
     gateway_url: str | None = Field(
         None, description="Base URL of the gateway for the CLI; unset derives it from the port."
     )
+    public_url: str | None = Field(
+        None,
+        description="The gateway's public base URL, for the absolute URLs it answers with "
+        "(`/schemas`); unset is `SAGAWAY_GATEWAY_URL`'s. Never taken from a request's `Host`.",
+    )
 
     @property
     def effective_temporal_address(self) -> str:
@@ -234,9 +258,24 @@ class Settings(BaseSettings):
         return (self.gateway_url or f"http://127.0.0.1:{self.port}").rstrip("/")
 
     @property
+    def effective_public_url(self) -> str:
+        """The base of the absolute URLs the gateway answers with."""
+        return (self.public_url or self.effective_gateway_url).rstrip("/")
+
+    @property
     def effective_ui_url(self) -> str:
         """The base URL of the Temporal UI."""
         return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
+
+    @model_validator(mode="after")
+    def _oidc_checks_issuer_and_audience(self) -> Settings:
+        # Without them any token the JWKS keys signed would pass, whoever it was issued for.
+        if self.oidc_jwks_url and not (self.oidc_issuer and self.oidc_audience):
+            raise ValueError(
+                "SAGAWAY_OIDC_JWKS_URL is set, so SAGAWAY_OIDC_ISSUER and SAGAWAY_OIDC_AUDIENCE "
+                "must be too: operator tokens are checked against both"
+            )
+        return self
 
     @field_validator("codec_keys")
     @classmethod

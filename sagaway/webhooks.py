@@ -92,11 +92,14 @@ class Webhook:
         algorithm: `hmac`: the digest, `sha256` by default.
         encoding: `hmac`: how the signature is written, `hex` or `base64`.
         prefix: `hmac`: text before the signature in its header, such as `sha256=`.
-        id_header: `hmac`: the header with the delivery id; without one, the id is the
-            body's SHA-256 (a resent body is then a duplicate).
-        timestamp_header: `hmac`: the header with a signed Unix timestamp, checked against
-            `tolerance`.
+        id_header: `hmac`: the header with the delivery id, signed through `{id}` in
+            `payload`; without one, the id is the body's SHA-256 (a resent body is then a
+            duplicate).
+        timestamp_header: `hmac`: the header with a Unix timestamp, signed through
+            `{timestamp}` in `payload` and checked against `tolerance`.
         payload: `hmac`: what is signed, a template of `{id}`, `{timestamp}` and `{body}`.
+        exclusive_types: event types that come only from this webhook: no API key may post
+            one as a CloudEvent, nor another webhook's delivery become one.
     """
 
     name: Annotated[str, Field(pattern=_NAME.pattern)]
@@ -112,6 +115,7 @@ class Webhook:
     id_header: HeaderName | None = None
     timestamp_header: HeaderName | None = None
     payload: str = "{body}"
+    exclusive_types: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
     @model_validator(mode="after")
     def _coherent(self) -> Webhook:
@@ -145,6 +149,20 @@ class Webhook:
             raise ValueError(f"{what}: payload signs {{timestamp}}, so name timestamp_header=")
         if "id" in fields and self.id_header is None:
             raise ValueError(f"{what}: payload signs {{id}}, so name id_header=")
+        # A header the signature does not cover can be changed by anyone who captured one
+        # delivery: a new id makes its body a new event, a new timestamp passes any tolerance.
+        if self.id_header is not None and "id" not in fields:
+            raise ValueError(
+                f"{what}: id_header {self.id_header!r} is not signed; add {{id}} to payload= "
+                "if the provider signs it, else leave id_header out (the id is then the "
+                "body's SHA-256, so a resent body is a duplicate)"
+            )
+        if self.timestamp_header is not None and "timestamp" not in fields:
+            raise ValueError(
+                f"{what}: timestamp_header {self.timestamp_header!r} is not signed; add "
+                "{timestamp} to payload= if the provider signs it, else leave it out (an "
+                "unsigned timestamp makes the tolerance check protect nothing)"
+            )
         return self
 
     @property

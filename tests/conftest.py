@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.key_admin import create_all_scope_key
+from gateway.key_admin import create_all_scope_key, create_worker_key
 from sagaway.dev.embedded import EmbeddedPostgres
 from sagaway.dev.pytest_plugin import dev_server
 from sagaway.tenancy import DEFAULT_TENANT
@@ -52,11 +52,17 @@ def api_key(database_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def worker_key(database_url: str) -> str:
+    """The worker's deployment-wide key, made as `sagaway keys create --deployment-wide` does."""
+    return asyncio.run(create_worker_key(database_url)).token
+
+
+@pytest.fixture(scope="session")
 def stack(
-    database_url: str, temporal_address: str, session_dir: Path, api_key: str
+    database_url: str, temporal_address: str, session_dir: Path, api_key: str, worker_key: str
 ) -> Iterator[Stack]:
     """Services, worker and gateway as real processes, authentication on, as in production."""
-    s = Stack(database_url, temporal_address, session_dir, api_key=api_key)
+    s = Stack(database_url, temporal_address, session_dir, api_key=api_key, worker_key=worker_key)
     s.start()
     yield s
     s.stop()

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from sagaway.ids import run_path
+
 STRUCTURED = {"content-type": "application/cloudevents+json"}
 TERMINAL = {"completed", "compensated", "resolved"}
 #: A saga whose undo failed for good waits, still running, for an operator.
@@ -46,7 +48,7 @@ async def poll_run(
     deadline = time.monotonic() + timeout
     last: Any = None
     while time.monotonic() < deadline:
-        response = await gateway.get(f"/runs/{workflow_id}")
+        response = await gateway.get(run_path(workflow_id))
         last = response.json()
         if response.status_code == 200 and done(last):
             return dict(last)

@@ -35,9 +35,11 @@ class Stack:
     ports: dict[str, int] = field(default_factory=dict)
     #: More environment for every part, e.g. codec keys.
     extra_env: dict[str, str] = field(default_factory=dict, repr=False)
-    #: With a key the gateway requires authentication and the worker detokenizes with it;
-    #: without one authentication is switched off, explicitly.
+    #: With a key the gateway requires authentication; without one authentication is
+    #: switched off, explicitly.
     api_key: str | None = field(default=None, repr=False)
+    #: The key the worker detokenizes with (its deployment-wide key); by default `api_key`.
+    worker_key: str | None = field(default=None, repr=False)
     #: Where the parts run (an app outside the repository is imported from there).
     cwd: Path | None = None
     #: More arguments per part, e.g. `{"gateway": ["--app", "teamapp.app:app"]}`.
@@ -61,8 +63,8 @@ class Stack:
                 env[var] = str(self.ports[part])
         if self.services_url:
             env["SAGAWAY_SERVICES_URL"] = self.services_url
-        if self.api_key:
-            env["SAGAWAY_VAULT_API_KEY"] = self.api_key
+        if self.worker_key or self.api_key:
+            env["SAGAWAY_VAULT_API_KEY"] = self.worker_key or self.api_key or ""
         return env | self.extra_env
 
     @property

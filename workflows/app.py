@@ -41,6 +41,12 @@ app = sagaway.App(
     ],
     schemas_dir=Path(__file__).parent / "schemas",
     webhooks=[
-        sagaway.Webhook("payments", preset="stripe", secrets_env="PAYMENTS_WEBHOOK_SECRETS"),
+        # A refund stops an order: only the payment provider, signing, may say one happened.
+        sagaway.Webhook(
+            "payments",
+            preset="stripe",
+            secrets_env="PAYMENTS_WEBHOOK_SECRETS",
+            exclusive_types=("charge.refunded",),
+        ),
     ],
 )

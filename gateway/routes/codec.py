@@ -4,11 +4,13 @@
 return the protobuf-JSON form of `temporal.api.common.v1.Payloads`:
 `{"payloads": [{"metadata": {"encoding": "<base64>"}, "data": "<base64>"}]}`.
 Browsers may call it only from the configured UI origins (CORS); when a token is configured,
-every call needs `Authorization: Bearer <token>`.
+every call needs `Authorization: Bearer <token>`. A call carries at most `MAX_PAYLOADS`
+payloads in at most `SAGAWAY_MAX_BODY_BYTES`, and is decoded off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import secrets
@@ -73,10 +75,14 @@ class PayloadJson(BaseModel):
     data: Base64 = Field("", examples=["eyJvcmRlcl9pZCI6Im8tMTIzIn0="])
 
 
+#: Payloads one codec call may carry: the UI and the CLI send an event's few at a time.
+MAX_PAYLOADS = 256
+
+
 class PayloadsJson(BaseModel):
     """A list of payloads in protobuf JSON, as the Temporal UI sends them."""
 
-    payloads: list[PayloadJson] = Field(default_factory=list)
+    payloads: list[PayloadJson] = Field(default_factory=list, max_length=MAX_PAYLOADS)
 
 
 def _codec(request: Request) -> EncryptionCodec | None:
@@ -128,6 +134,12 @@ async def decode_in_namespace(
 async def _apply(
     body: PayloadsJson, codec: EncryptionCodec | None, *, encode: bool
 ) -> dict[str, Any]:
+    # Off the event loop: decoding and decrypting a full body takes milliseconds of CPU that
+    # every other request (a probe's `GET /livez` too) would otherwise wait for.
+    return await asyncio.to_thread(_apply_now, body, codec, encode)
+
+
+def _apply_now(body: PayloadsJson, codec: EncryptionCodec | None, encode: bool) -> dict[str, Any]:
     try:
         payloads = [
             Payload(metadata={k: _base64(v) for k, v in p.metadata.items()}, data=_base64(p.data))
@@ -139,7 +151,7 @@ async def _apply(
         ) from None
     if codec is not None:  # without keys nothing was encrypted: answer the payloads as given
         try:
-            payloads = await (codec.encode if encode else codec.decode)(payloads)
+            payloads = [codec.encrypt(p) if encode else codec.decrypt(p) for p in payloads]
         except CodecError as err:
             raise Problem("invalid-payloads", str(err)) from None
     return {"payloads": [json_format.MessageToDict(p) for p in payloads]}

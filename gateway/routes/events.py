@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway import cloudevents, limits, metrics
-from gateway.auth import Caller, ensure_may_post
+from gateway.auth import BoundSources, Producer, ensure_may_post
 from gateway.deps import IngestDep, SettingsDep
 from gateway.dry_run import DryRunResult
 from gateway.dry_run import dry_run as dry_run_event
@@ -89,21 +90,6 @@ _OPENAPI: dict[str, Any] = {
 _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise Problem("body-too-large", f"The body is over the {limit}-byte limit.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Problem("body-too-large", f"The body is over the {limit}-byte limit.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "/events",
     status_code=202,
@@ -131,7 +117,8 @@ async def post_event(
     request: Request,
     ingest: IngestDep,
     settings: SettingsDep,
-    caller: Caller,
+    caller: Producer,
+    bound: BoundSources,
     dry_run: DryRunParam = False,
 ) -> Response:
     """Accept a CloudEvent: record it once, then start or signal the workflow its type routes to."""
@@ -147,7 +134,7 @@ async def post_event(
             "unsupported-media-type",
             f"{media or 'No content type'} without ce-* headers is not a CloudEvent.",
         )
-    body = await read_body(request, settings.max_body_bytes)
+    body = await request.body()  # bounded by `limits.BodyLimit`
 
     def parse(raw: bytes) -> Any:
         return limits.parse_json(raw, settings.max_json_depth)
@@ -156,13 +143,13 @@ async def post_event(
         batch = parse(body)
         limits.check_batch(batch, settings.max_batch_events)
         if dry_run:
-            return await _dry_run_batch(ingest, batch, caller, parse)
-        return await _batch(ingest, batch, header_cid, caller, parse)
+            return await _dry_run_batch(ingest, batch, caller, bound, parse)
+        return await _batch(ingest, batch, header_cid, caller, bound, parse)
     if media == cloudevents.STRUCTURED:
         event = cloudevents.from_structured(parse(body), parse=parse)
     else:
         event = cloudevents.from_binary(request.headers.raw, body, content_type, parse)
-    ensure_may_post(caller, event.type, event.source)
+    ensure_may_post(caller, event.type, event.source, bound)
     if dry_run:
         result = await dry_run_event(ingest, event, caller.tenant)
         return JSONResponse(result.model_dump(mode="json"))
@@ -177,14 +164,18 @@ async def post_event(
 
 
 async def _dry_run_batch(
-    ingest: IngestDep, obj: Any, caller: Principal, parse: cloudevents.JsonParser
+    ingest: IngestDep,
+    obj: Any,
+    caller: Principal,
+    bound: Mapping[str, str],
+    parse: cloudevents.JsonParser,
 ) -> Response:
     results: list[dict[str, Any]] = []
     for item in cloudevents.from_batch(obj, parse):
         try:
             if isinstance(item, Problem):
                 raise item
-            ensure_may_post(caller, item.type, item.source)
+            ensure_may_post(caller, item.type, item.source, bound)
             result = await dry_run_event(ingest, item, caller.tenant)
             results.append({"status": 200, "body": result.model_dump(mode="json")})
         except Problem as problem:
@@ -199,6 +190,7 @@ async def _batch(
     obj: Any,
     header_cid: str | None,
     caller: Principal,
+    bound: Mapping[str, str],
     parse: cloudevents.JsonParser,
 ) -> Response:
     results: list[dict[str, Any]] = []
@@ -206,7 +198,7 @@ async def _batch(
         try:
             if isinstance(item, Problem):
                 raise item
-            ensure_may_post(caller, item.type, item.source)
+            ensure_may_post(caller, item.type, item.source, bound)
             # One header cannot speak for many events: each event's own extension wins.
             accepted = await ingest.accept(
                 item, header_cid, extension_first=True, tenant=caller.tenant

@@ -2,7 +2,8 @@
 
 `/readyz` checks Postgres, Temporal, and that a worker polls the task queue (Temporal's task
 queue description lists the pollers it saw, with their last poll). `/readyz?deep=true` also
-sends a canary event through the inbox to the no-op `Canary` workflow and times each hop.
+sends a canary event through the inbox to the no-op `Canary` workflow and times each hop (one
+canary at a time, its answer reused for `SAGAWAY_PROBE_CACHE_SECONDS`).
 Any failure is a 503 problem whose `errors` name the failing dependency.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -19,7 +20,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from gateway.deps import IngestDep, PoolDep, SettingsDep, TemporalDep
-from gateway.probe import run_canary
+from gateway.probe import CanaryCache, run_canary
 from gateway.problems import FieldError, Problem
 from sagaway.settings import Settings
 
@@ -54,11 +55,16 @@ async def livez() -> Health:
 
 @router.get("/readyz", response_model=Health, response_model_exclude_none=True)
 async def readyz(
+    request: Request,
     pool: PoolDep,
     client: TemporalDep,
     settings: SettingsDep,
     ingest: IngestDep,
-    deep: bool = Query(False, description="Also run a canary event through to a worker."),
+    deep: bool = Query(
+        False,
+        description="Also run a canary event through to a worker (one canary at a time; its "
+        "answer is reused for SAGAWAY_PROBE_CACHE_SECONDS).",
+    ),
     intake: bool = Query(
         False,
         description="Only what taking events needs (Postgres): the load balancer's readiness, "
@@ -85,7 +91,8 @@ async def readyz(
     _raise_if_failing(checks)
     if not deep:
         return Health(status="ok", checks=checks)
-    report = await run_canary(ingest, client, settings.probe_timeout_seconds)
+    cache: CanaryCache = request.app.state.canary
+    report = await cache.report(lambda: run_canary(ingest, client, settings.probe_timeout_seconds))
     checks["canary"] = "ok" if report.failed is None else f"{report.failed}: {report.detail}"
     if report.failed is not None:
         raise Problem(

@@ -10,12 +10,19 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
-from gateway.auth import OperableRun, RunsReader, ensure_tenant, run_not_found, tenant_of
+from gateway.auth import (
+    NotFoundLimiterDep,
+    OperableRun,
+    RunsReader,
+    describe_run,
+    run_not_found,
+    tenant_of,
+)
 from gateway.deps import IngestDep, RecoveryDep, SettingsDep, TemporalDep
 from gateway.models import RunStatus
-from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from gateway.problems import MEDIA_TYPE, ProblemBody
 from gateway.recovery import OperatorResult
 from sagaway import search_attributes as sa
 from sagaway.saga import SagaState
@@ -31,6 +38,7 @@ _OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": OperatorResult, "description": "Accepted; the undo round is still running"},
     404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
     409: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+    429: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
     503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
 }
 
@@ -68,6 +76,11 @@ async def resolve(
     response_model=RunStatus,
     responses={
         404: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
+        429: {
+            "model": ProblemBody,
+            "content": {MEDIA_TYPE: {}},
+            "description": "Too many runs not found for this key: try after `Retry-After`",
+        },
         503: {"model": ProblemBody, "content": {MEDIA_TYPE: {}}},
     },
 )
@@ -77,20 +90,14 @@ async def get_run(
     ingest: IngestDep,
     caller: RunsReader,
     settings: SettingsDep,
+    limiter: NotFoundLimiterDep,
 ) -> RunStatus:
     """The latest run of a workflow: its status, correlation id, saga steps and result."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        desc = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise run_not_found(workflow_id) from None
-        raise _unavailable(err) from None
-    except RuntimeError as err:  # the lazy client could not connect
-        raise _unavailable(err) from None
+    desc = await describe_run(client, workflow_id, caller, limiter)
     # Another tenant's run answers as a missing one: its id cannot be probed.
     owner = tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings)
-    ensure_tenant(caller, owner, run_not_found(workflow_id))
+    if owner != caller.tenant:
+        raise limiter.not_found(caller, run_not_found(workflow_id))
     run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
     result: Any = None
     failure: str | None = None
@@ -138,7 +145,3 @@ async def _query_saga(
     if indexed_status:
         return SagaState.model_validate({"status": indexed_status, "steps": []})
     return None
-
-
-def _unavailable(err: Exception) -> Problem:
-    return Problem("temporal-unavailable", f"Temporal: {err}", headers={"Retry-After": "5"})

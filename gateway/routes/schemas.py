@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateway.deps import IngestDep
+from gateway.deps import IngestDep, SettingsDep
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from sagaway.schemas.versions import UnknownSchema
 
@@ -29,9 +29,10 @@ class SchemaVersionInfo(BaseModel):
 
 
 @router.get("", response_model=dict[str, list[SchemaVersionInfo]])
-async def list_schemas(ingest: IngestDep, request: Request) -> dict[str, Any]:
+async def list_schemas(ingest: IngestDep, settings: SettingsDep) -> dict[str, Any]:
     """Every routed event type with its schema versions, oldest first."""
-    base = str(request.base_url).rstrip("/")
+    # From the settings, never the request's `Host`: a caller must not choose these URLs.
+    base = settings.effective_public_url
     return {
         event_type: [{**v, "url": base + v["url"]} for v in versions]
         for event_type, versions in ingest.schemas.describe().items()

@@ -5,16 +5,19 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+from asyncpg import UniqueViolationError
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse, Response
 
 from gateway import limits
-from gateway.auth import AUTH_RESPONSES, RunsReader
+from gateway.auth import AUTH_RESPONSES, BoundSources, RunsReader, ensure_bound_source
 from gateway.deps import IngestDep, SettingsDep
+from gateway.inbox import BODY_DIGEST_INDEX, InboxRow
+from gateway.ingest import Ingest
+from gateway.metrics import WEBHOOK_DELIVERIES
 from gateway.models import EventAccepted
-from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
-from gateway.routes.events import read_body
-from gateway.webhooks.receiver import DeliveryCheck, Receiver, check
+from gateway.problems import MEDIA_TYPE, ProblemBody
+from gateway.webhooks.receiver import DeliveryCheck, Endpoint, Receiver, check
 from sagaway.observability.correlation import HTTP_HEADER
 
 router = APIRouter(tags=["webhooks"])
@@ -72,6 +75,7 @@ async def receive(
     ingest: IngestDep,
     settings: SettingsDep,
     receiver: ReceiverDep,
+    bound: BoundSources,
 ) -> Response:
     """Verify a delivery by the webhook's signature scheme, then accept it as a CloudEvent.
 
@@ -81,28 +85,44 @@ async def receive(
     200; a new body under a known id is a 409).
     """
     endpoint = receiver.endpoint(name)
-    try:
-        body = await read_body(request, settings.max_body_bytes)
-    except Problem as problem:
-        if problem.slug == "body-too-large":
-            endpoint.refused("too-large", int(request.headers.get("content-length") or 0))
-        raise
+    body = await request.body()  # bounded by `limits.BodyLimit`, which counts a refusal here
     delivery = endpoint.verify(request.headers, body, time.time())
     event = endpoint.event(delivery, limits.parse_json(body, settings.max_json_depth))
+    ensure_bound_source(bound, event.type, event.source)  # another webhook's own type
     # GitHub pings a new webhook once; verified, it needs an answer, not a dead letter.
     ping = endpoint.webhook.preset == "github" and event.type == GITHUB_PING
     if ping and GITHUB_PING not in ingest.registry.event_types:
         return Response(status_code=204)
-    accepted = await ingest.accept(
-        event,
-        request.headers.get(HTTP_HEADER),
-        tenant=endpoint.webhook.tenant,
-        delivery=receiver.seal(endpoint, event, delivery),
-    )
+    tenant = endpoint.webhook.tenant
+    sealed = receiver.seal(endpoint, event, delivery)
+    if sealed.body_digest is not None:  # the body was received before under another id?
+        first = await ingest.inbox.by_body_digest(event.source, sealed.body_digest, tenant)
+        if first is not None and first.id != event.id:
+            return _same_body(endpoint, ingest, first)
+    try:
+        accepted = await ingest.accept(
+            event, request.headers.get(HTTP_HEADER), tenant=tenant, delivery=sealed
+        )
+    except UniqueViolationError as err:  # the same body, committed meanwhile under another id
+        if err.constraint_name != BODY_DIGEST_INDEX or sealed.body_digest is None:
+            raise
+        first = await ingest.inbox.by_body_digest(event.source, sealed.body_digest, tenant)
+        if first is None:
+            raise
+        return _same_body(endpoint, ingest, first)
     return JSONResponse(
         accepted.body.model_dump(mode="json"),
         status_code=accepted.status_code,
         headers={HTTP_HEADER: accepted.body.correlation_id},
+    )
+
+
+def _same_body(endpoint: Endpoint, ingest: Ingest, first: InboxRow) -> Response:
+    """A delivery whose body was received before: a duplicate of the first, whatever its id."""
+    WEBHOOK_DELIVERIES.labels(endpoint.webhook.name, "same-body").inc()
+    body = ingest.body(first, duplicate=True)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=200, headers={HTTP_HEADER: body.correlation_id}
     )
 
 

@@ -6,6 +6,7 @@ stops the gateway there, with the variable's name (never a secret) in the messag
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from starlette.types import Scope
 
 from gateway.cloudevents import CloudEvent, parse_json
 from gateway.inbox import SealedDelivery
@@ -36,6 +38,8 @@ from sagaway.webhooks import Webhook
 
 log = logging.getLogger("sagaway.gateway.webhooks")
 
+#: Where deliveries arrive: `POST /webhooks/{name}`.
+WEBHOOK_PATH = "/webhooks/"
 #: What every refusal says: not which check failed (the log and the counter do).
 UNVERIFIED = "The delivery could not be verified with this webhook's secrets."
 
@@ -54,6 +58,16 @@ class Endpoint:
 
     webhook: Webhook
     scheme: Scheme
+
+    @property
+    def told_by_body(self) -> bool:
+        """Whether a delivery is known by its body alone, whatever id it comes with.
+
+        GitHub signs the body only: its delivery id (`X-GitHub-Delivery`) and event
+        (`X-GitHub-Event`) headers are not signed, so a captured body and signature could be
+        posted again under a new id. GitHub's own redeliveries resend the same body.
+        """
+        return self.webhook.preset == "github"
 
     def verify(self, headers: Mapping[str, str], body: bytes, now: float) -> Delivery:
         """The delivery once verified; else the one 401 problem, counted and logged."""
@@ -119,10 +133,22 @@ class Receiver:
             raise Problem("webhook-not-found", f"No webhook is called {name!r}.")
         return endpoint
 
+    def too_large(self, scope: Scope, size: int) -> None:
+        """Count a delivery refused for its size (`limits.BodyLimit` refuses it, on any route)."""
+        path: str = scope["path"]
+        name = path.removeprefix(WEBHOOK_PATH)
+        if scope["method"] == "POST" and path.startswith(WEBHOOK_PATH) and name in self.endpoints:
+            self.endpoints[name].refused("too-large", size)
+
     def seal(self, endpoint: Endpoint, event: CloudEvent, delivery: Delivery) -> SealedDelivery:
-        """The raw delivery sealed for the inbox row of `event`."""
+        """The raw delivery sealed for the inbox row of `event` (with its body's digest, when
+        the body alone tells deliveries apart)."""
         tenant = endpoint.webhook.tenant
-        return self.sealer.seal(tenant, event.source, event.id, delivery.raw)
+        sealed = self.sealer.seal(tenant, event.source, event.id, delivery.raw)
+        if not endpoint.told_by_body:
+            return sealed
+        digest = hashlib.sha256(delivery.raw.body).digest()
+        return dataclasses.replace(sealed, body_digest=digest)
 
 
 class DeliveryCheck(BaseModel):

@@ -11,7 +11,7 @@ import typer
 
 from gateway.key_admin import create_key, with_store
 from sagaway.cli.credentials import database_url
-from sagaway.security.apikeys import ALL_SCOPES, KeySpecError
+from sagaway.security.apikeys import ALL_SCOPES, DEPLOYMENT_WIDE, KeySpecError
 
 _SCOPE_HELP = f"Operator scope (repeatable): {', '.join(ALL_SCOPES)}."
 app = typer.Typer(help="Producers' and operators' API keys.", no_args_is_help=True)
@@ -20,7 +20,7 @@ app = typer.Typer(help="Producers' and operators' API keys.", no_args_is_help=Tr
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="What the key is for, e.g. shop-checkout."),
-    tenant: str = typer.Option(..., "--tenant", help="The tenant the key acts for."),
+    tenant: str | None = typer.Option(None, "--tenant", help="The tenant the key acts for."),
     event_type: list[str] = typer.Option(  # noqa: B008
         [], "--type", help="Event type pattern it may post (glob; repeatable), e.g. 'order.*'."
     ),
@@ -33,8 +33,16 @@ def create(
     all_scopes: bool = typer.Option(
         False, "--all", help="Every event type, source and operator scope (development)."
     ),
+    deployment_wide: bool = typer.Option(
+        False,
+        "--deployment-wide",
+        help="The worker's key: no tenant's, detokenizes for the tenant of each run it works "
+        "for (scope vault:detokenize only; no --tenant).",
+    ),
 ) -> None:
     """Create a key and print its secret once: it cannot be shown again."""
+    if deployment_wide == (tenant is not None):
+        raise typer.BadParameter("give either --tenant TENANT or --deployment-wide")
     if all_scopes:
         event_type, source, scope = ["*"], ["*"], list(ALL_SCOPES)
     try:
@@ -42,7 +50,7 @@ def create(
             create_key(
                 database_url(),
                 name,
-                tenant,
+                DEPLOYMENT_WIDE if deployment_wide else tenant or "",
                 event_types=event_type,
                 sources=source,
                 scopes=scope,

@@ -90,16 +90,28 @@ def temporal_dev_server_command(
 def start_temporal_dev_server(
     *, port: int, ui_port: int | None, db_file: Path, log_file: Path | None = None, **kw: Any
 ) -> subprocess.Popen[bytes]:
-    """Start the dev server as a child process (its own process group, so Ctrl-C reaches us)."""
+    """Start the dev server as a child process (its own process group, so Ctrl-C reaches us).
+
+    Its database holds every run's history (payloads encrypted, ids and search attributes not):
+    the server creates it, and its WAL files, readable by their owner only (umask 077), and a
+    file an older start left readable is made so.
+    """
     db_file.parent.mkdir(parents=True, exist_ok=True)
+    for path in (db_file, *(db_file.with_name(db_file.name + end) for end in ("-wal", "-shm"))):
+        if path.exists():
+            path.chmod(0o600)
     command = temporal_dev_server_command(port=port, ui_port=ui_port, db_file=db_file, **kw)
     if log_file is None:
         return subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=0o077,
         )
     with open(log_file, "ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077
         )
 
 

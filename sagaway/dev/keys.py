@@ -1,6 +1,7 @@
 """The dev stack's secrets, made once and kept under the data dir (owner-only files).
 
 - `dev-api-key`: an API key with every scope, for `curl` and the `sagaway` commands;
+- `dev-worker-key`: the worker's deployment-wide key, with which it detokenizes;
 - `codec-keys`: the payload encryption key, so a second `make dev` reads what the first wrote;
 - `database-url`: where the embedded Postgres listens, so `sagaway keys` finds it;
 - `webhook-secrets/{name}`: a signing secret for each webhook of the app whose variable is
@@ -13,18 +14,20 @@ import asyncio
 import base64
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
-from gateway.key_admin import create_all_scope_key, with_store
+from gateway.key_admin import create_all_scope_key, create_worker_key, with_store
 from sagaway.keyring import new_key, parse_keys
-from sagaway.security.apikeys import KeyStore
+from sagaway.security.apikeys import KeyStore, NewKey
 from sagaway.tenancy import DEFAULT_TENANT
 from sagaway.webhooks import Webhook
 
 KEY_FILE = "dev-api-key"
+WORKER_KEY_FILE = "dev-worker-key"
 CODEC_KEY_FILE = "codec-keys"
 DATABASE_URL_FILE = "database-url"
 WEBHOOK_SECRETS_DIR = "webhook-secrets"
@@ -32,12 +35,30 @@ WEBHOOK_SECRETS_DIR = "webhook-secrets"
 
 def dev_api_key(data_dir: Path, database_url: str) -> str:
     """The dev key of `data_dir`'s stack: the one kept there if still valid, else a new one."""
-    path = data_dir / KEY_FILE
+    return _kept_key(
+        data_dir / KEY_FILE,
+        database_url,
+        lambda: create_all_scope_key(database_url, "dev (every scope)", DEFAULT_TENANT),
+    )
+
+
+def dev_worker_key(data_dir: Path, database_url: str) -> str:
+    """The deployment-wide key the dev stack's worker detokenizes with, kept likewise."""
+    return _kept_key(
+        data_dir / WORKER_KEY_FILE,
+        database_url,
+        lambda: create_worker_key(database_url, "dev worker (deployment-wide)"),
+    )
+
+
+def _kept_key(
+    path: Path, database_url: str, make: Callable[[], Coroutine[Any, Any, NewKey]]
+) -> str:
     if path.exists():
         token = path.read_text().strip()
         if asyncio.run(_valid(database_url, token)):
             return token
-    made = asyncio.run(create_all_scope_key(database_url, "dev (every scope)", DEFAULT_TENANT))
+    made = asyncio.run(make())
     write_private(path, made.token)
     return made.token
 

@@ -28,6 +28,7 @@ from sagaway.dev.keys import (
     dev_api_key,
     dev_codec_keys,
     dev_webhook_secrets,
+    dev_worker_key,
     remember_database_url,
 )
 from sagaway.settings import Settings
@@ -79,6 +80,9 @@ class DevStack:
                 f"port(s) already in use: {', '.join(busy)}; set those variables to free ports"
             )
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        # The owner's alone (the embedded Postgres, run as a user of its own under root, opens
+        # it up to be traversed; Temporal's database and the keys are owner-only files anyway).
+        self.data_dir.chmod(0o700)
         self.env["SAGAWAY_DATA_DIR"] = str(self.data_dir)
         if not s.codec_keys.get_secret_value():  # encrypted at rest even on a laptop
             self.env["SAGAWAY_CODEC_KEYS"] = dev_codec_keys(self.data_dir)
@@ -133,9 +137,11 @@ class DevStack:
         return ("services", "worker", "gateway") if services else ("worker", "gateway")
 
     def _dev_api_key(self) -> None:
-        """Make (or reuse) the all-scope dev key; the worker detokenizes with it too."""
+        """Make (or reuse) the all-scope dev key, and the worker's deployment-wide one."""
         self.api_key = dev_api_key(self.data_dir, self.env["SAGAWAY_DATABASE_URL"])
-        self.env.setdefault("SAGAWAY_VAULT_API_KEY", self.api_key)
+        if not self.env.get("SAGAWAY_VAULT_API_KEY"):
+            worker = dev_worker_key(self.data_dir, self.env["SAGAWAY_DATABASE_URL"])
+            self.env["SAGAWAY_VAULT_API_KEY"] = worker
         # The embedded Temporal UI cannot send credentials to the codec server.
         self.env.setdefault("SAGAWAY_CODEC_OPEN", "true")
 

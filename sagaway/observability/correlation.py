@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Any
 
 from temporalio import workflow
-from temporalio.worker import (
-    ActivityInboundInterceptor,
-    ExecuteActivityInput,
-    Interceptor,
-    StartActivityInput,
-    WorkflowInboundInterceptor,
-    WorkflowInterceptorClassInput,
-    WorkflowOutboundInterceptor,
-)
 
-from sagaway.observability.headers import read_text_header, text_header
+from sagaway.observability.headers import RunAttributeInterceptor
 from sagaway.search_attributes import CORRELATION_ID
 
 HEADER = "correlation-id"
@@ -32,40 +22,12 @@ HTTP_HEADER = "X-Correlation-ID"
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
-class CorrelationInterceptor(Interceptor):
+class CorrelationInterceptor(RunAttributeInterceptor):
     """Carries the run's correlation id into every activity it schedules."""
 
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        """Read the header into the context variable around each activity."""
-        return _ActivityInbound(next)
-
-    def workflow_interceptor_class(
-        self, input: WorkflowInterceptorClassInput
-    ) -> type[WorkflowInboundInterceptor] | None:
-        """Add the header to activities started by any workflow."""
-        return _WorkflowInbound
-
-
-class _ActivityInbound(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        token = correlation_id.set(read_text_header(input.headers, HEADER))
-        try:
-            return await self.next.execute_activity(input)
-        finally:
-            correlation_id.reset(token)
-
-
-class _WorkflowInbound(WorkflowInboundInterceptor):
-    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
-        super().init(_WorkflowOutbound(outbound))
-
-
-class _WorkflowOutbound(WorkflowOutboundInterceptor):
-    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
-        value = workflow.info().typed_search_attributes.get(CORRELATION_ID)
-        if value:
-            input.headers = {**input.headers, HEADER: text_header(value)}
-        return self.next.start_activity(input)
+    def __init__(self) -> None:
+        """The `CorrelationId` search attribute, as `correlation_id` in activities."""
+        super().__init__(CORRELATION_ID, HEADER, correlation_id)
 
 
 class CorrelationLogFilter(logging.Filter):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from temporalio import activity, workflow
@@ -43,13 +44,49 @@ def configure(level: str = "INFO", process: str | None = None, fmt: str | None =
 
 
 class TextFormatter(logging.Formatter):
-    """The plain line format, with the run's or activity's info (as the SDK gives it) at the end."""
+    """The plain line format, with the run's or activity's info (as the SDK gives it) at the end.
+
+    Every field is escaped (`escape`): a value from outside (an id, a header, a message) can
+    never start a line of its own, so no line can be forged. An exception's traceback follows
+    on lines indented by four spaces, which no record's first line is.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as a line, then `(workflow_id=..., ...)` when it comes from Temporal code."""
-        line = super().format(record)
+        safe = logging.makeLogRecord(
+            {k: escape(v) if isinstance(v, str) else v for k, v in vars(record).items()}
+        )
+        safe.msg, safe.args = escape(record.getMessage()), None
+        safe.exc_info = safe.exc_text = safe.stack_info = None
+        line = super().format(safe)
         for name in _TEMPORAL_INFO:
             info = getattr(record, name, None)
             if isinstance(info, dict):
-                line += " (" + ", ".join(f"{k}={v}" for k, v in info.items()) + ")"
+                line += " (" + ", ".join(f"{k}={escape(str(v))}" for k, v in info.items()) + ")"
+        if record.exc_info:
+            line += _indented(self.formatException(record.exc_info))
+        if record.stack_info:
+            line += _indented(self.formatStack(record.stack_info))
         return line
+
+
+#: Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape(text: str) -> str:
+    """`text` with every control character written as an escape (`\\n`, `\\x1b`, `\\u2028`)."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def _indented(text: str) -> str:
+    return "".join(f"\n    {escape(part)}" for part in text.splitlines())

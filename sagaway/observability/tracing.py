@@ -21,6 +21,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
 
 import httpx
 from opentelemetry import baggage, context, propagate, trace
@@ -132,6 +133,64 @@ def instrument_app(app: FastAPI) -> None:
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"]
     )
+
+
+def drop_own_baggage(app: FastAPI) -> None:
+    """Drop a request's own `sagaway.*` baggage before anything of `app` reads it.
+
+    For the edge (the gateway), after `instrument_app`: those entries name an event in log
+    lines downstream, and only the gateway may set them, from what it validated. The worker
+    and the services take them from the gateway, as they came.
+    """
+    # Outside everything, the instrumentation too: it wraps the app's whole middleware stack
+    # (`build_middleware_stack`) rather than joining it, so the filter wraps that in turn.
+    build = app.build_middleware_stack
+
+    def build_with_filter() -> ASGIApp:
+        return DropOwnBaggage(build())
+
+    setattr(app, "build_middleware_stack", build_with_filter)  # noqa: B010 (a method)
+
+
+#: Baggage keys only Sagaway writes; a request's own entries with this prefix are dropped.
+OWN_BAGGAGE_PREFIX = "sagaway."
+
+
+def without_own_baggage(header: str) -> str:
+    """A W3C `baggage` header without the members whose key starts with `sagaway.`.
+
+    Keys are compared as the propagator reads them: percent-decoded, trimmed, any case.
+    """
+    kept = [
+        member
+        for member in header.split(",")
+        if not unquote_plus(member.split("=", 1)[0].strip(" \t"))
+        .strip()
+        .lower()
+        .startswith(OWN_BAGGAGE_PREFIX)
+    ]
+    return ",".join(kept)
+
+
+class DropOwnBaggage:
+    """ASGI middleware: a request's `sagaway.*` baggage never reaches the app (nor its logs)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on with its baggage filtered."""
+        if scope["type"] == "http" and any(name == b"baggage" for name, _ in scope["headers"]):
+            headers = []
+            for name, value in scope["headers"]:
+                if name == b"baggage":
+                    value = without_own_baggage(value.decode("latin-1")).encode("latin-1")
+                    if not value.strip():
+                        continue
+                headers.append((name, value))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
 
 
 class TraceContext:

@@ -4,6 +4,11 @@ A key reads `sgw_<key id>_<secret>`. The key id is public (it names the row); th
 random (256 bits), shown once when the key is made, and kept only as an argon2id hash. A key
 carries its tenant, glob patterns of the event types and sources it may post, and operator
 scopes (`runs:read`, `dead-letters:write`, `codec`, ...).
+
+One kind of key belongs to no tenant: the worker's (`sagaway keys create worker
+--deployment-wide`, tenant `*`). It detokenizes for whichever tenant a run belongs to, naming
+that tenant in each request, and can do nothing else: it posts no event, holds no other scope,
+and sees no tenant's runs or dead letters.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 __all__ = [
     "ALL_SCOPES",
+    "DEPLOYMENT_WIDE",
     "PREFIX",
     "ApiKey",
     "KeySpecError",
@@ -41,6 +47,10 @@ ALL_SCOPES: tuple[str, ...] = (
     "codec",
     "vault:detokenize",
 )
+#: The tenant of a deployment-wide key (the worker's): no tenant's, every tenant's vault.
+DEPLOYMENT_WIDE = "*"
+#: The only scope a deployment-wide key may hold.
+DEPLOYMENT_WIDE_SCOPES = frozenset({"vault:detokenize"})
 TENANT_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TOKEN = re.compile(rf"^{PREFIX}_([0-9a-f]{{16}})_([A-Za-z0-9_-]{{43}})$")
 # OWASP's argon2id minimum. Secrets are random, so the hash guards a stolen table, not guesses.
@@ -62,6 +72,12 @@ class Principal:
     event_types: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     scopes: frozenset[str] = field(default_factory=frozenset)
+    #: Acts for every tenant where a request names one (the worker's key; no key of a tenant).
+    deployment_wide: bool = False
+
+    def may_act_for(self, tenant: str) -> bool:
+        """Whether the caller may reveal `tenant`'s tokens: its own, or any if deployment-wide."""
+        return self.deployment_wide or tenant == self.tenant
 
     def may_post(self, event_type: str, source: str) -> bool:
         """Whether the caller may post an event of `event_type` from `source`."""
@@ -98,6 +114,7 @@ class ApiKey:
             event_types=self.event_types,
             sources=self.sources,
             scopes=frozenset(self.scopes),
+            deployment_wide=self.tenant == DEPLOYMENT_WIDE,
         )
 
 
@@ -150,8 +167,18 @@ class KeyStore:
         sources: list[str] | tuple[str, ...] = (),
         scopes: list[str] | tuple[str, ...] = (),
     ) -> NewKey:
-        """Make a key; its token is in the result and nowhere else."""
-        if not TENANT_PATTERN.match(tenant):
+        """Make a key; its token is in the result and nowhere else.
+
+        `tenant` `*` (`DEPLOYMENT_WIDE`) makes the worker's key: scope `vault:detokenize` only.
+        """
+        if tenant == DEPLOYMENT_WIDE:
+            if event_types or sources or not set(scopes) <= DEPLOYMENT_WIDE_SCOPES:
+                raise KeySpecError(
+                    "a deployment-wide key (the worker's) holds only the scope vault:detokenize "
+                    "and posts no events; give a tenant to any other key"
+                )
+            scopes = sorted(DEPLOYMENT_WIDE_SCOPES)
+        elif not TENANT_PATTERN.match(tenant):
             raise KeySpecError(f"tenant {tenant!r} must be 1-63 of a-z 0-9 - (not starting with -)")
         unknown = sorted(set(scopes) - set(ALL_SCOPES))
         if unknown:

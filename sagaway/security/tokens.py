@@ -1,4 +1,4 @@
-"""Tokens that stand in for sensitive values: their form, and finding them in JSON.
+"""Tokens that stand in for sensitive values: their form, and finding what sits at a path.
 
 A token is `vt_` and 16 URL-safe characters (96 bits). It is short enough to pass the length
 limits of the fields it replaces, and it says nothing about the value: only the vault can
@@ -8,7 +8,7 @@ turn it back.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 TOKEN_PREFIX = "vt_"
@@ -20,47 +20,45 @@ def is_token(value: object) -> bool:
     return isinstance(value, str) and TOKEN_PATTERN.match(value) is not None
 
 
-def tokens_in(obj: Any) -> set[str]:
-    """Every token-shaped string anywhere in a JSON value."""
-    found: set[str] = set()
-
-    def visit(value: Any) -> Any:
-        if is_token(value):
-            found.add(value)
-        return value
-
-    map_strings(obj, visit)
-    return found
-
-
-def map_strings(obj: Any, change: Callable[[str], Any]) -> Any:
-    """A copy of a JSON value with every string passed through `change`."""
-    if isinstance(obj, str):
-        return change(obj)
-    if isinstance(obj, dict):
-        return {k: map_strings(v, change) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [map_strings(v, change) for v in obj]
-    return obj
-
-
-def map_paths(obj: Any, paths: list[str], change: Callable[[str], Any]) -> Any:
-    """A copy of a JSON value with the strings at dotted `paths` passed through `change`.
+def map_sensitive(obj: Any, paths: Iterable[str], change: Callable[[Any], Any]) -> Any:
+    """A copy of a JSON value with what sits at the dotted sensitive `paths` passed to `change`.
 
     A path walks into objects by key and through every element of a list, so `items.name`
-    reaches the name of each item; missing parts and non-string values are left alone.
+    reaches the name of each item. `change` gets every non-null value at the end of a path,
+    whatever its JSON type (a number, an object: the whole subtree), and every non-null scalar
+    met where a path expects an object (an address sent as one string): either way it may hold
+    the sensitive data in a shape the model did not expect. Each value is passed once; missing
+    members and nulls are left alone; a path under another sensitive path is the outer one's.
     """
-    result = obj
-    for path in paths:
-        result = _map_path(result, path.split("."), change)
-    return result
+    tree: dict[str, Any] = {}
+    # Shallow paths first: one that lies under a path already in the tree is left out.
+    for path in sorted(set(paths), key=lambda p: p.count(".")):
+        *parents, last = path.split(".")
+        node: Any = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+            if node is _END:
+                break
+        else:
+            node[last] = _END
+    return _map(obj, tree, change) if tree else obj
 
 
-def _map_path(obj: Any, parts: list[str], change: Callable[[str], Any]) -> Any:
+#: Where a path of the tree ends (a node is otherwise a dict of its children by member name).
+_END = object()
+
+
+def _map(obj: Any, node: Any, change: Callable[[Any], Any]) -> Any:
+    if obj is None:
+        return None
+    if node is _END:
+        return change(obj)
     if isinstance(obj, list):
-        return [_map_path(item, parts, change) for item in obj]
-    if not parts:
-        return change(obj) if isinstance(obj, str) else obj
-    if not isinstance(obj, dict) or parts[0] not in obj:
-        return obj
-    return {**obj, parts[0]: _map_path(obj[parts[0]], parts[1:], change)}
+        return [_map(item, node, change) for item in obj]
+    if not isinstance(obj, dict):
+        return change(obj)  # a scalar where an object was expected
+    changed = dict(obj)
+    for name, child in node.items():
+        if name in obj:
+            changed[name] = _map(obj[name], child, change)
+    return changed

@@ -179,10 +179,9 @@ async def insert(
     errors: list[dict[str, Any]] | None = None,
     inbox_seq: int | None = None,
     workflow_id: str | None = None,
-    tenant: str | None = None,
+    tenant: str,
 ) -> None:
-    """Keep an event the gateway refused or could not deliver, with the reason."""
-    # Without a tenant, a trigger fills in the tenant of the inbox row (004_keys.sql).
+    """Keep `tenant`'s event the gateway refused or could not deliver, with the reason."""
     await conn.execute(
         "INSERT INTO dead_letters (reason, detail, event_source, event_id, event_type, event,"
         " errors, inbox_seq, workflow_id, tenant) VALUES ($1, $2, $3, $4, $5, $6::jsonb,"
@@ -209,11 +208,17 @@ async def record_for_run(
     run_id: str,
     undos_ran: bool,
     event: dict[str, Any],
+    tenant: str,
 ) -> None:
-    """Record (or refresh) the dead letter of a run that needs an operator."""
+    """Record (or refresh) the dead letter of `tenant`'s run that needs an operator.
+
+    The tenant is the run's own (its `Tenant` search attribute), never looked up from the inbox:
+    the event's row may be pruned long before a saga fails.
+    """
     await conn.execute(
         "INSERT INTO dead_letters (reason, detail, event_source, event_id, event_type, event,"
-        " workflow_id, run_id, undos_ran) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9)"
+        " workflow_id, run_id, undos_ran, tenant)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10)"
         " ON CONFLICT (workflow_id, run_id, reason) WHERE run_id IS NOT NULL"
         " DO UPDATE SET detail = EXCLUDED.detail, undos_ran = EXCLUDED.undos_ran,"
         " created_at = now()",
@@ -226,6 +231,7 @@ async def record_for_run(
         workflow_id,
         run_id,
         undos_ran,
+        tenant,
     )
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -27,6 +28,8 @@ from sagaway.keyring import CodecError, CodecKey
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 NONCE_BYTES = 12
+#: AES-GCM's authentication tag, at the end of every sealed payload.
+TAG_BYTES = 16
 
 
 class EncryptionCodec(PayloadCodec):
@@ -70,9 +73,14 @@ class EncryptionCodec(PayloadCodec):
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise CodecError(f"no codec key with id {key_id!r} to decrypt this payload")
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:  # AESGCM raises ValueError on less
+            raise CodecError(f"payload said to be sealed with key {key_id!r} is too short")
         nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
         try:
             plain = cipher.decrypt(nonce, sealed, key_id.encode())
         except InvalidTag:
             raise CodecError(f"payload sealed with key {key_id!r} failed authentication") from None
-        return Payload.FromString(plain)
+        try:
+            return Payload.FromString(plain)
+        except DecodeError:
+            raise CodecError(f"payload sealed with key {key_id!r} holds no payload") from None

@@ -29,7 +29,14 @@ class DeadLetterActivities:
 
     @activity.defn(name=RECORD_DEAD_LETTER)
     async def record_dead_letter(self, data: DeadLetterInput) -> None:
-        """Record (or refresh) the run's dead letter."""
+        """Record (or refresh) the run's dead letter, in the run's own tenant."""
+        if data.tenant is None:
+            raise ApplicationError(
+                f"run {data.workflow_id!r} carries no Tenant search attribute (it was not "
+                "started through the gateway): its dead letter would belong to no tenant",
+                type="NoTenant",
+                non_retryable=True,
+            )
         pool = await self._get_pool()
         async with pool.acquire() as conn:
             await dead_letters.record_for_run(
@@ -40,6 +47,7 @@ class DeadLetterActivities:
                 run_id=data.run_id,
                 undos_ran=data.undos_ran,
                 event=data.event,
+                tenant=data.tenant,
             )
 
     async def _get_pool(self) -> asyncpg.Pool:

@@ -5,7 +5,8 @@
     replayer = Replayer(workflows=[], plugins=[SagawayPlugin(settings, app)])
 
 It sets the data converter (pydantic, the payload codec, encoded failures), the interceptors
-(tracing, correlation id, failed-run dead letters, saga step labels and durations) and the
+(tracing, correlation id, the run's tenant for its activities, failed-run dead letters, saga
+step labels and durations) and the
 workflow sandbox: Sagaway, the app's activity modules and its event models are imported once,
 outside the sandbox, so workflow authors write no `imports_passed_through()` for them. Given an
 app, it adds the app's workflows and activities, Sagaway's own (the canary, dead letters), and
@@ -27,6 +28,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from sagaway.observability.correlation import CorrelationInterceptor
 from sagaway.observability.saga_telemetry import SagaTelemetryInterceptor
 from sagaway.observability.tracing import tracing_interceptor
+from sagaway.security.run_tenant import TenantInterceptor
 from sagaway.settings import Settings, get_settings
 from sagaway.temporal.converter import data_converter
 from sagaway.temporal.dead_letter_activity import DeadLetterActivities
@@ -82,6 +84,7 @@ class SagawayPlugin(SimplePlugin):
         interceptors: list[Any] = [
             tracing_interceptor(),
             CorrelationInterceptor(),
+            TenantInterceptor(),
             SagaTelemetryInterceptor(),
         ]
         if app is not None:

@@ -15,6 +15,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from sagaway.search_attributes import TENANT
+
 #: The kernel activity that records a run's dead letter (`DeadLetterActivities`).
 RECORD_DEAD_LETTER = "record_dead_letter"
 
@@ -28,6 +30,9 @@ class DeadLetterInput(BaseModel):
     run_id: str
     undos_ran: bool
     event: dict[str, Any] = {}
+    #: The run's tenant (its `Tenant` search attribute); None for a run not started through
+    #: the gateway, whose dead letter is refused rather than given to a tenant by guess.
+    tenant: str | None = None
 
 
 async def record_run_dead_letter(reason: str, detail: str, *, undos_ran: bool) -> None:
@@ -47,6 +52,7 @@ async def record_run_dead_letter(reason: str, detail: str, *, undos_ran: bool) -
                 run_id=info.run_id,
                 undos_ran=undos_ran,
                 event=workflow.memo_value("event", {}, type_hint=dict),
+                tenant=info.typed_search_attributes.get(TENANT),
             ),
             start_to_close_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=10)),

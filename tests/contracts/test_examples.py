@@ -2,7 +2,9 @@
 
 The examples live beside each schema (`workflows/schemas/<type>/<version>.examples.json`); each must
 validate against the committed JSON Schema, load (and upcast) to the newest model, and, posted
-to the session's gateway, start or signal the workflow its type routes to.
+to the session's gateway, start or signal the workflow its type routes to. A type that comes
+from a webhook only (`exclusive_types`) is delivered there, its data signed as the provider
+signs it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
+from gateway.webhooks.signing import sign
+from sagaway.events import EventMeta
 from sagaway.schemas.versions import app_catalog
+from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
 from tests.helpers import post, restock
+from tests.stack import PAYMENTS_SECRET
 from workflows.app import app
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "workflows" / "schemas"
@@ -36,6 +42,40 @@ def _examples() -> list[tuple[str, int, dict[str, Any]]]:
 
 EXAMPLES = _examples()
 IDS = [f"{t}-v{v}-{e['id']}" for t, v, e in EXAMPLES]
+#: The webhook each webhook-only type comes from, and the secret the test stacks give it.
+WEBHOOKS = {t: hook for hook in app.webhooks for t in hook.exclusive_types}
+SECRETS = {"PAYMENTS_WEBHOOK_SECRETS": PAYMENTS_SECRET}
+
+
+async def _send(gateway: httpx.AsyncClient, event: dict[str, Any]) -> httpx.Response:
+    """Post the example: a CloudEvent, or its data signed to the webhook its type comes from."""
+    hook = WEBHOOKS.get(event["type"])
+    if hook is None:
+        return await post(gateway, event)
+    assert event["source"] == hook.source, "an example of a webhook's type comes from it"
+    body = json.dumps(event["data"]).encode()
+    signed = sign(hook, SECRETS[hook.secrets_env], body)
+    return await gateway.post(
+        f"/webhooks/{hook.name}",
+        content=body,
+        headers={"content-type": "application/json", **signed},
+    )
+
+
+async def _target(gateway: httpx.AsyncClient, event: dict[str, Any]) -> str:
+    """The workflow id the example reaches: a dry run's, or (a webhook's type) its trigger's."""
+    if event["type"] not in WEBHOOKS:
+        answer = await gateway.post(
+            "/events",
+            params={"dry_run": "true"},
+            json=event,
+            headers={"content-type": "application/cloudevents+json"},
+        )
+        return str(answer.json()["workflow_id"])
+    data = CATALOG.load(event["type"], event["data"], event.get("dataschema")).data
+    meta = EventMeta(id=event["id"], source=event["source"], type=event["type"], correlation_id="-")
+    trigger = REGISTRY[event["type"]]
+    return tenant_workflow_id(DEFAULT_TENANT, trigger.render_workflow_id(data, meta))
 
 
 def test_every_schema_version_has_examples() -> None:
@@ -99,16 +139,8 @@ async def test_example_starts_or_signals_its_workflow(
 ) -> None:
     trigger = REGISTRY[event_type]
     if trigger.action == "signal":
-        dry = (
-            await gateway.post(
-                "/events",
-                params={"dry_run": "true"},
-                json=event,
-                headers={"content-type": "application/cloudevents+json"},
-            )
-        ).json()
-        await _start_for(gateway, dry["workflow_id"], trigger.workflow)
-    response = await post(gateway, event)
+        await _start_for(gateway, await _target(gateway, event), trigger.workflow)
+    response = await _send(gateway, event)
     assert response.status_code in (200, 202), response.text
     body = response.json()
     expected = "started" if trigger.action == "start" else "signaled"

@@ -95,8 +95,10 @@ class DeployedStack(Stack):
 def cli_key(database_url: str, name: str, *options: str) -> str:
     """A new API key made the way an operator makes one: `sagaway keys create`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAGAWAY_", "TEMPORAL_"))}
+    if "--deployment-wide" not in options:
+        options = ("--tenant", "default", *options)
     result = subprocess.run(
-        [sys.executable, "-m", "sagaway", "keys", "create", name, "--tenant", "default", *options],
+        [sys.executable, "-m", "sagaway", "keys", "create", name, *options],
         env=env | {"SAGAWAY_DATABASE_URL": database_url},
         capture_output=True,
         text=True,
@@ -129,7 +131,7 @@ class Deployment:
         self.secrets = secret_values(self.database_url)
         self.producer_token = cli_key(self.database_url, "shop", "--all")
         self.secrets["SAGAWAY_VAULT_API_KEY"] = cli_key(
-            self.database_url, "worker", "--scope", "vault:detokenize"
+            self.database_url, "worker", "--deployment-wide"
         )
 
     def _part(self, name: str) -> DeployedStack:

@@ -74,6 +74,8 @@ async def test_readiness_fails_naming_the_worker_once_it_stops(
         extra_env={
             "SAGAWAY_READY_POLLER_MAX_AGE_SECONDS": POLLER_MAX_AGE,
             "SAGAWAY_PROBE_TIMEOUT_SECONDS": "5",
+            # Every deep check runs its own canary: the test judges each one.
+            "SAGAWAY_PROBE_CACHE_SECONDS": "0",
         },
     )
     try:

@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from gateway.key_admin import create_key
+from gateway.key_admin import create_key, create_worker_key
 from sagaway.keyring import CodecKey, new_key
 from tests.stack import Stack
 
@@ -104,7 +104,7 @@ async def secure(
             scopes=["runs:read", "runs:write", "dead-letters:read", "dead-letters:write", "codec"],
         )
         tenants[tenant] = TenantKeys(tenant, producer.token, operator.token)
-    worker = await create_key(url, "worker", "ops", scopes=["vault:detokenize"])
+    worker = await create_worker_key(url)
     codec_key = new_key("sec-1")
     trace_dir = session_dir / f"traces-{uuid.uuid4().hex[:6]}"
     oidc_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)

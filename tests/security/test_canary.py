@@ -166,8 +166,10 @@ async def test_sensitive_values_appear_nowhere_but_the_vault(
     assert found == {}
     assert any(k.startswith("decoded history") for k in hits), "no runs were searched"
 
-    # The vault gives the value back, to the worker's key only.
+    # The vault gives the value back, to the worker's key (naming the run's tenant) only.
     answer = await secure_client.post(
-        "/vault/detokenize", json={"tokens": [token]}, headers=bearer(secure.worker_key)
+        "/vault/detokenize",
+        json={"tenant": "acme", "tokens": [token]},
+        headers=bearer(secure.worker_key),
     )
     assert answer.json() == {"values": {token: canaries[0]}}

@@ -108,6 +108,16 @@ def test_a_rendered_type_must_be_a_cloudevents_type() -> None:
             {"name": "h", "preset": "hmac", "header": "X", "type": "t", "payload": "{id}.{body}"},
             "id_header",
         ),
+        # A header the signature does not cover protects nothing (a replay under a new id, a
+        # fresh timestamp on an old body).
+        (
+            {"name": "h", "preset": "hmac", "header": "X", "type": "t", "id_header": "X-Id"},
+            "id_header 'X-Id' is not signed",
+        ),
+        (
+            {"name": "h", "preset": "hmac", "header": "X", "type": "t", "timestamp_header": "X-T"},
+            "timestamp_header 'X-T' is not signed",
+        ),
         ({"name": "shop", "tolerance": 0}, "greater than 0"),
         ({"name": "shop", "preset": "paypal"}, "preset"),
     ],
