@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from urllib.parse import quote
 
 import httpx
 
@@ -24,15 +25,17 @@ async def test_baggage_cannot_forge_a_gateway_log_line(stack: Stack) -> None:
     marker = f"FORGED-{uuid.uuid4().hex}"
     log_file = stack.log_dir / f"gateway-{stack.task_queue}.log"
     before = log_file.read_text()
-    # No key, no signature: the refusal is logged, its correlation id unset.
-    baggage = f"sagaway.correlation_id=X%0A2026-12-07 10:00:00,000 INFO  gateway {marker}"
+    # No key, no signature: the refusal is logged, its correlation id unset. The forged line
+    # is percent-encoded, as a baggage value is: the propagator decodes it.
+    forged = quote(f"\n2026-12-07 10:00:00,000 INFO  gateway sagaway.gateway [-] {marker}")
+    baggage = f"sagaway.correlation_id=X{forged}"
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
         refused = await client.post(
             "/webhooks/payments", content=b"{}", headers={"baggage": baggage}
         )
         assert refused.status_code == 401, refused.text
         # Percent-encoded and upper-case, the key is still the gateway's own.
-        sneaky = f"Sagaway%2Ecorrelation_id=Y%0A{marker}, vendor=kept"
+        sneaky = f"Sagaway%2Ecorrelation_id=Y{forged}, vendor=kept"
         refused = await client.post(
             "/webhooks/payments", content=b"{}", headers={"baggage": sneaky}
         )
@@ -41,11 +44,8 @@ async def test_baggage_cannot_forge_a_gateway_log_line(stack: Stack) -> None:
     refusals = [line for line in after.splitlines() if "payments refused a delivery" in line]
     assert len(refusals) == 2, after
     assert all("[-]" in line for line in refusals), refusals
-    # Every line the gateway wrote is a record's own (a date) or a traceback's (indented):
-    # whatever of the header is echoed (the propagator warns of malformed members) is data.
-    for line in after.splitlines():
-        assert RECORD_START.match(line), line
-        assert not line.startswith(marker) and "[X" not in line and "[Y" not in line
+    assert marker not in after  # no line of its own, nor a correlation id taken from baggage
+    assert all(RECORD_START.match(line) for line in after.splitlines()), after
 
 
 def test_only_sagaways_own_baggage_is_dropped() -> None:
