@@ -361,23 +361,32 @@ async def _not_found_limiter(request: Request) -> NotFoundLimiter:
 NotFoundLimiterDep = Annotated[NotFoundLimiter, Depends(_not_found_limiter)]
 
 
-async def describe_run(
-    client: Client, workflow_id: str, caller: Principal, limiter: NotFoundLimiter
+async def describe_own_run(
+    client: Client,
+    workflow_id: str,
+    caller: Principal,
+    settings: Settings,
+    limiter: NotFoundLimiter,
 ) -> WorkflowExecutionDescription:
-    """The latest run of `workflow_id`, or the 404 (429 past the key's budget) or 503 problem.
+    """The latest run of `workflow_id` if it is `caller`'s tenant's; else the 404 problem.
 
-    An empty id, or one Temporal refuses as invalid, names no run: 404 as well.
+    Another tenant's run answers as a missing one, as does an empty id or one Temporal refuses
+    as invalid (429 past the key's budget of those answers); Temporal out of reach is a 503.
     """
+    not_found = limiter.not_found
     if not workflow_id:
-        raise limiter.not_found(caller, run_not_found(workflow_id))
+        raise not_found(caller, run_not_found(workflow_id))
     try:
-        return await client.get_workflow_handle(workflow_id).describe()
+        desc = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as err:
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
-            raise limiter.not_found(caller, run_not_found(workflow_id)) from None
+            raise not_found(caller, run_not_found(workflow_id)) from None
         raise temporal_unavailable(err) from None
     except RuntimeError as err:  # the lazy client could not connect
         raise temporal_unavailable(err) from None
+    if tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings) != caller.tenant:
+        raise not_found(caller, run_not_found(workflow_id))
+    return desc
 
 
 def temporal_unavailable(err: Exception) -> Problem:
@@ -391,10 +400,7 @@ async def _operable_run(
     """Dependency: the path's workflow id, once its run is known to be the caller's tenant's."""
     client: Client = request.app.state.temporal
     settings: Settings = request.app.state.settings
-    desc = await describe_run(client, workflow_id, caller, limiter)
-    owner = tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings)
-    if owner != caller.tenant:
-        raise limiter.not_found(caller, run_not_found(workflow_id))
+    await describe_own_run(client, workflow_id, caller, settings, limiter)
     return workflow_id
 
 

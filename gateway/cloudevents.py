@@ -27,7 +27,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -116,45 +116,62 @@ def parse_json(body: bytes) -> Any:
     `NaN`, `Infinity` and numbers too large for a float (`1e999`) are no JSON (RFC 8259 §6)
     and no store keeps them (Postgres `jsonb` refuses them): refused, naming where they are.
     """
-    found: list[str] = []
-
-    def constant(text: str) -> _NonFinite:
-        found.append(text)
-        return _NonFinite(text)
-
-    def number(text: str) -> float | _NonFinite:
-        value = float(text)
-        return value if math.isfinite(value) else constant(text)
-
     try:
-        value = json.loads(
-            body, object_pairs_hook=_object, parse_constant=constant, parse_float=number
+        return json.loads(
+            body, object_pairs_hook=_object, parse_constant=_refuse, parse_float=_finite
         )
+    except _NonFiniteNumber as err:
+        raise _non_finite(body, err.text) from None
     except (ValueError, UnicodeDecodeError) as err:
         raise Problem("invalid-json", f"The body is not valid JSON: {err}") from None
-    if found:
-        path = _path_of_non_finite(value)
-        shown = found[0] if len(found[0]) <= 24 else found[0][:20] + "..."
-        detail = f"{shown} is not a JSON number: send a finite number, or a string."
-        raise Problem("invalid-json", detail, errors=[FieldError(field=path, message=detail)])
-    return value
 
 
-class _NonFinite(str):
-    """Where the parser met a non-finite number: found by the walk that names its path."""
-
-
-def _path_of_non_finite(value: Any) -> str:
+def walk_json(value: Any) -> Iterator[tuple[Any, str]]:
+    """Every value in a JSON value, and every object key, with its dotted path (`a.0.b`)."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()
-        if isinstance(item, _NonFinite):
-            return path or "$"
+        yield item, path
         if isinstance(item, dict):
-            stack.extend((v, f"{path}.{k}" if path else str(k)) for k, v in item.items())
+            for key, child in item.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                stack.extend(((key, child_path), (child, child_path)))
         elif isinstance(item, list):
-            stack.extend((v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(item))
-    return "$"
+            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(item))
+
+
+class _NonFiniteNumber(ValueError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _refuse(text: str) -> Any:
+    raise _NonFiniteNumber(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFiniteNumber(text)
+    return value
+
+
+class _Marked(str):
+    """Where the second parse met the non-finite number: the walk finds its path."""
+
+
+def _non_finite(body: bytes, text: str) -> Problem:
+    # Only on refusal: parse again marking the number, to say where it is.
+    value = json.loads(
+        body,
+        parse_constant=_Marked,
+        parse_float=lambda t: _Marked(t) if not math.isfinite(float(t)) else float(t),
+    )
+    path = next((p for item, p in walk_json(value) if isinstance(item, _Marked)), "") or "$"
+    shown = text if len(text) <= 24 else text[:20] + "..."
+    detail = f"{shown} is not a JSON number: send a finite number, or a string."
+    return Problem("invalid-json", detail, errors=[FieldError(field=path, message=detail)])
 
 
 def from_structured(obj: Any, path: str = "", parse: JsonParser = parse_json) -> CloudEvent:

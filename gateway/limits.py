@@ -2,7 +2,8 @@
 
 Headers and bodies are bounded by ASGI middleware, in front of every route, before any body is
 parsed and before any credential is checked; slow clients are cut off by uvicorn's timeouts
-(see `sagaway.cli.processes.serve_gateway`).
+(see `sagaway.cli.processes.serve_gateway`). A request h11 cannot parse never reaches the app:
+uvicorn answers it a plain-text 400, which `ProblemH11Protocol` makes a problem like any other.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import h11
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateway import cloudevents
-from gateway.problems import FieldError, Problem
+from gateway.problems import MEDIA_TYPE, FieldError, Problem
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: A `\\uD800`-`\\uDFFF` escape in raw JSON: maybe half of a pair, maybe alone.
@@ -139,6 +142,31 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
+class ProblemH11Protocol(H11Protocol):
+    """h11, with its protocol errors sent as problem+json."""
+
+    def send_400_response(self, msg: str) -> None:
+        """Answer a request h11 refused with a 400 problem, then close the connection."""
+        body = (
+            Problem("invalid-request", f"The request is not valid HTTP/1.1: {msg}")
+            .body()
+            .model_dump_json(exclude_none=True)
+            .encode()
+        )
+        headers = [
+            (b"content-type", MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
+
+
 def parse_json(body: bytes, max_depth: int) -> Any:
     """Parse a JSON body, refusing one nested deeper than `max_depth` or one no store can keep.
 
@@ -159,22 +187,15 @@ def parse_json(body: bytes, max_depth: int) -> Any:
 
 def refuse_unstorable(value: Any) -> None:
     """400 problem naming the first string (or key) in `value` with NUL or a lone surrogate."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                raise _unstorable(path, "Strings may not hold NUL (\\u0000) characters.")
-            if _SURROGATE.search(item):
-                raise _unstorable(
-                    path, "Strings may not hold an unpaired surrogate: it is no Unicode character."
-                )
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                child_path = f"{path}.{key}" if path else str(key)
-                stack.extend(((key, child_path), (child, child_path)))
-        elif isinstance(item, list):
-            stack.extend((child, f"{path}.{i}" if path else str(i)) for i, child in enumerate(item))
+    for item, path in cloudevents.walk_json(value):
+        if not isinstance(item, str):
+            continue
+        if "\x00" in item:
+            raise _unstorable(path, "Strings may not hold NUL (\\u0000) characters.")
+        if _SURROGATE.search(item):
+            raise _unstorable(
+                path, "Strings may not hold an unpaired surrogate: it is no Unicode character."
+            )
 
 
 def _unstorable(path: str, detail: str) -> Problem:

@@ -12,14 +12,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
-from gateway.auth import (
-    NotFoundLimiterDep,
-    OperableRun,
-    RunsReader,
-    describe_run,
-    run_not_found,
-    tenant_of,
-)
+from gateway.auth import NotFoundLimiterDep, OperableRun, RunsReader, describe_own_run
 from gateway.deps import IngestDep, RecoveryDep, SettingsDep, TemporalDep
 from gateway.models import RunStatus
 from gateway.problems import MEDIA_TYPE, ProblemBody
@@ -93,11 +86,8 @@ async def get_run(
     limiter: NotFoundLimiterDep,
 ) -> RunStatus:
     """The latest run of a workflow: its status, correlation id, saga steps and result."""
-    desc = await describe_run(client, workflow_id, caller, limiter)
     # Another tenant's run answers as a missing one: its id cannot be probed.
-    owner = tenant_of(desc.typed_search_attributes.get(sa.TENANT), settings)
-    if owner != caller.tenant:
-        raise limiter.not_found(caller, run_not_found(workflow_id))
+    desc = await describe_own_run(client, workflow_id, caller, settings, limiter)
     run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
     result: Any = None
     failure: str | None = None

@@ -39,14 +39,14 @@ def serve_gateway(settings: Settings, app: App) -> None:
 
 def gateway_transport(settings: Settings) -> dict[str, Any]:
     """uvicorn's TLS and slow-client settings for the gateway."""
-    from gateway.server import ProblemH11Protocol
+    from gateway.limits import ProblemH11Protocol
 
     options: dict[str, Any] = {
         "timeout_keep_alive": settings.keep_alive_timeout_seconds,
         # h11 refuses a request whose head (request line + headers) is larger than this.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         # h11, not httptools: httptools took a 20 MB header block without a bound. Its
-        # protocol errors are answered as problem+json (`gateway.server`).
+        # protocol errors are answered as problem+json (`gateway.limits`).
         "http": ProblemH11Protocol,
         # uvloop when installed (a dependency on Linux and macOS), asyncio's loop otherwise.
         "loop": "auto",

@@ -51,11 +51,18 @@ class TextFormatter(logging.Formatter):
     on lines indented by four spaces, which no record's first line is.
     """
 
+    def __init__(self, fmt: str = FORMAT) -> None:
+        """Lines in `fmt` (%-style); the fields it names are the ones escaped."""
+        super().__init__(fmt)
+        self._fields = set(re.findall(r"%\((\w+)\)", fmt)) - {"message", "asctime"}
+
     def format(self, record: logging.LogRecord) -> str:
         """The record as a line, then `(workflow_id=..., ...)` when it comes from Temporal code."""
-        safe = logging.makeLogRecord(
-            {k: escape(v) if isinstance(v, str) else v for k, v in vars(record).items()}
-        )
+        safe = logging.makeLogRecord(vars(record))
+        for name in self._fields:  # only what the line shows: this runs for every record
+            value = getattr(record, name, None)
+            if isinstance(value, str):
+                setattr(safe, name, escape(value))
         safe.msg, safe.args = escape(record.getMessage()), None
         safe.exc_info = safe.exc_text = safe.stack_info = None
         line = super().format(safe)

@@ -34,6 +34,11 @@ def _restock(source: str, sku: str, event_id: str, quantity: int = 1) -> dict[st
     }
 
 
+async def _post(client: httpx.AsyncClient, key: str, event: dict[str, Any]) -> httpx.Response:
+    """POST `event` with `key`, structured."""
+    return await client.post("/events", json=event, headers={**STRUCTURED, **bearer(key)})
+
+
 async def _run(client: httpx.AsyncClient, workflow_id: str, key: str) -> dict[str, Any]:
     """The run once it is at rest (completed, or waiting on an operator)."""
     deadline = time.monotonic() + 90
@@ -68,15 +73,9 @@ async def test_no_event_can_render_another_tenants_workflow_id(
         )
         keys[name] = made.token
     event_id = f"e-{suffix}"
-    theirs = await secure_client.post(
-        "/events",
-        json=_restock("/ids/a", "s1", event_id),
-        headers={**STRUCTURED, **bearer(keys[tenant])},
-    )
-    ours = await secure_client.post(
-        "/events",
-        json=_restock("/ids/b", f"{suffix}:restock-s1", event_id),
-        headers={**STRUCTURED, **bearer(keys[DEFAULT_TENANT])},
+    theirs = await _post(secure_client, keys[tenant], _restock("/ids/a", "s1", event_id))
+    ours = await _post(
+        secure_client, keys[DEFAULT_TENANT], _restock("/ids/b", f"{suffix}:restock-s1", event_id)
     )
     assert theirs.status_code == 202 and ours.status_code == 202, (theirs.text, ours.text)
     assert theirs.json()["workflow_id"] == f"{tenant}:restock-s1-{event_id}"
@@ -110,9 +109,7 @@ async def test_a_start_meeting_another_tenants_run_is_refused_not_reported_start
         search_attributes=TypedSearchAttributes([SearchAttributePair(TENANT, "globex")]),
     )
     try:
-        answer = await secure_client.post(
-            "/events", json=event, headers={**STRUCTURED, **bearer(key.token)}
-        )
+        answer = await _post(secure_client, key.token, event)
         assert answer.status_code == 202, answer.text
         body = answer.json()
         assert (body["status"], body["run_id"]) == ("dead_lettered", None), body
@@ -131,10 +128,10 @@ async def test_a_runs_dead_letter_stays_its_tenants_after_the_event_is_pruned(
 ) -> None:
     acme = secure.tenants["acme"]
     sku = f"sku-{uuid.uuid4().hex[:8]}"
-    stocked = await secure_client.post(
-        "/events",
-        json=_restock(acme.source, sku, f"r-{uuid.uuid4().hex}", quantity=5),
-        headers={**STRUCTURED, **bearer(acme.producer)},
+    stocked = await _post(
+        secure_client,
+        acme.producer,
+        _restock(acme.source, sku, f"r-{uuid.uuid4().hex}", quantity=5),
     )
     assert stocked.status_code == 202, stocked.text
     await _run(secure_client, stocked.json()["workflow_id"], acme.operator)
@@ -143,9 +140,7 @@ async def test_a_runs_dead_letter_stays_its_tenants_after_the_event_is_pruned(
     order = {**order_event(sku=sku), "source": acme.source}
     order["data"].update(payment_token="tok_norefund", cancel_window_seconds=3)
     order["data"]["shipping_address"]["country"] = "AQ"
-    placed = await secure_client.post(
-        "/events", json=order, headers={**STRUCTURED, **bearer(acme.producer)}
-    )
+    placed = await _post(secure_client, acme.producer, order)
     assert placed.status_code == 202, placed.text
     workflow_id = placed.json()["workflow_id"]
     # The dedup window passes while the saga waits: its event's row is pruned (as
@@ -190,10 +185,8 @@ async def test_run_lookups_answered_not_found_are_limited_per_key(
 ) -> None:
     acme = secure.tenants["acme"]
     sku = f"sku-{uuid.uuid4().hex[:8]}"
-    posted = await secure_client.post(
-        "/events",
-        json=_restock(acme.source, sku, f"r-{uuid.uuid4().hex}"),
-        headers={**STRUCTURED, **bearer(acme.producer)},
+    posted = await _post(
+        secure_client, acme.producer, _restock(acme.source, sku, f"r-{uuid.uuid4().hex}")
     )
     acmes_run = posted.json()["workflow_id"]
     prober = await create_key(secure.database_url, "prober", "globex", scopes=["runs:read"])
