@@ -16,20 +16,24 @@ from datetime import timedelta
 from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 
-from gateway import migrations, openapi_doc, problems
-from gateway.admission import Admission
-from gateway.auth import Authenticator, NotFoundLimiter
-from gateway.database import open_pool
-from gateway.dispatcher import Dispatcher
-from gateway.inbox import POSTGRES_DOWN, Inbox
-from gateway.ingest import Ingest
-from gateway.limits import BodyLimit, HeaderLimits
-from gateway.probe import CanaryCache
-from gateway.recovery import Recovery
-from gateway.retention import run_pruner
-from gateway.routes import api_router, codec
-from gateway.routes import metrics as metrics_route
-from gateway.vault import Vault
+from gateway import migrations, problems
+from gateway.access.auth import Authenticator, NotFoundLimiter
+from gateway.api import openapi
+from gateway.api.answers import Answers
+from gateway.api.limits import BodyLimit, HeaderLimits
+from gateway.api.routes import api_router, codec
+from gateway.api.routes import metrics as metrics_route
+from gateway.database import POSTGRES_DOWN, open_pool
+from gateway.dispatch.dispatcher import Dispatcher
+from gateway.inbox.store import Inbox
+from gateway.intake.admission import Admission
+from gateway.intake.backfill import route_unrouted
+from gateway.intake.ingest import Ingest
+from gateway.intake.routing import Router
+from gateway.intake.vault import Vault
+from gateway.ops.probe import CanaryCache
+from gateway.ops.recovery import Recovery
+from gateway.ops.retention import run_pruner
 from gateway.webhooks.receiver import Receiver
 from sagaway.app import App
 from sagaway.observability import tracing
@@ -78,16 +82,17 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         api.state.auth = Authenticator(settings, pool)
         api.state.vault = Vault(pool, settings.codec_key_list)
         api.state.temporal = client
+        router = Router(registry, api.state.vault)
+        await route_unrouted(router, inbox)
         api.state.ingest = Ingest(
-            registry,
+            router,
             inbox,
+            dispatcher.flow,
             dispatcher,
-            settings.effective_ui_url,
-            settings.temporal_namespace,
             Admission(inbox, settings),
-            api.state.vault if api.state.vault.enabled else None,
             start_inline=settings.accept_mode == "start",
         )
+        api.state.answers = Answers(settings.effective_ui_url, settings.temporal_namespace)
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
@@ -102,7 +107,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             window = timedelta(seconds=settings.inbox_retention_seconds)
             tasks.append(
                 asyncio.create_task(
-                    run_pruner(pool, window, settings.inbox_prune_interval_seconds, stop),
+                    run_pruner(inbox, window, settings.inbox_prune_interval_seconds, stop),
                     name="inbox-pruner",
                 )
             )
@@ -143,7 +148,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
     for error in POSTGRES_DOWN:
         api.add_exception_handler(error, _postgres_down)
     api.include_router(api_router)
-    openapi_doc.install(api, app.registry, settings.max_batch_events)
+    openapi.install(api, app.registry, settings.max_batch_events)
     codec.install(api, settings)
     # Outermost: an oversized body, then an oversized header block, are refused before
     # anything reads them (a body before it is parsed, and before any credential is checked).

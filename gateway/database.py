@@ -28,3 +28,13 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     """Keep the session as it is when a connection goes back to the pool."""
     # asyncpg still rolls back an open transaction; the full reset (RESET ALL, UNLISTEN, ...)
     # undoes state the gateway never sets and cost ~6% of the accept path in a profile.
+
+
+#: Errors that mean "Postgres is not reachable right now", as opposed to a bug. The app maps
+#: them to a 503 problem (the event was not taken, send it again).
+POSTGRES_DOWN: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, cannot connect now
+    asyncpg.InterfaceError,
+    OSError,  # the socket is gone
+)

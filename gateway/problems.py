@@ -181,6 +181,8 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        #: Set once the refusal is counted in the metrics (by intake, or by the route).
+        self.counted = False
 
     @property
     def status(self) -> int:

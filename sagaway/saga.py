@@ -8,10 +8,13 @@ Used inside workflow code, with activity functions or activity methods alike:
 `async with self.saga:` around the steps compensates on a business failure (an activity that
 failed for good), on a cancellation request, and on `SagaCancelled` (raised by the workflow
 when a cancel signal arrives). Undos run shielded from cancellation, newest first, each retried
-with capped backoff. Every change is recorded in `SagaState` (read by the `saga_state` query
-and by `GET /runs/{id}`) and mirrored in the `SagaStatus` search attribute. An activity
-registered with `add_compensation` is an undo: the saga schedules it as one, so metrics and
-spans label it `undo` wherever its code lives.
+with capped backoff. A step declared `undo_if_refused=False` drops its own undo when its
+service refused it (a non-retryable application error, a 4xx): a refusal did nothing, so
+there is nothing to undo; any other failure (a timeout, a 5xx, retries run out) leaves the undo
+in place, since the step may have acted. Every change is recorded in `SagaState` (read by the
+`saga_state` query and by `GET /runs/{id}`) and mirrored in the `SagaStatus` search attribute,
+upserted only when its value changes. An activity registered with `add_compensation` is an
+undo: the saga schedules it as one, so metrics and spans label it `undo` wherever its code lives.
 
 This module is imported by workflow code: it imports only temporalio, pydantic and the light
 parts of the kernel, and names the dead-letter activity instead of importing it.
@@ -29,7 +32,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, RetryState
 
 from sagaway.observability.saga_metrics import record_saga_status, scheduling
 from sagaway.search_attributes import SAGA_STATUS
@@ -91,7 +94,7 @@ class SagaCancelled(Exception):
     """Raised inside `async with saga:` to undo everything because a cancel was requested."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each registration is its own, even with equal fields
 class _Undo:
     name: str
     activity: Callable[..., Awaitable[Any]]
@@ -112,6 +115,11 @@ class Saga:
         self.operator_note: str | None = None
         #: Completed rounds of undos; an Update waits for the next one.
         self.rounds = 0
+        #: How many undos were registered when the latest step began: later ones are the next
+        #: step's own.
+        self._claimed = 0
+        #: Whether a refused step's undo was dropped in this run.
+        self._dropped = False
 
     @overload
     def add_compensation(
@@ -154,6 +162,7 @@ class Saga:
         start_to_close_timeout: timedelta = STEP_TIMEOUT,
         retry_policy: RetryPolicy = STEP_RETRY,
         summary: str | None = None,
+        undo_if_refused: bool = True,
     ) -> R: ...
 
     @overload
@@ -166,6 +175,7 @@ class Saga:
         start_to_close_timeout: timedelta = STEP_TIMEOUT,
         retry_policy: RetryPolicy = STEP_RETRY,
         summary: str | None = None,
+        undo_if_refused: bool = True,
     ) -> R: ...
 
     async def run(
@@ -177,8 +187,20 @@ class Saga:
         start_to_close_timeout: timedelta = STEP_TIMEOUT,
         retry_policy: RetryPolicy = STEP_RETRY,
         summary: str | None = None,
+        undo_if_refused: bool = True,
     ) -> Any:
-        """Run one forward step as an activity and record how it went."""
+        """Run one forward step as an activity and record how it went.
+
+        Args:
+            undo_if_refused: False when the service refuses atomically, so that a refusal (a
+                non-retryable application error: the service's 4xx) proves the step did
+                nothing; its undo, registered since the previous step began, is then dropped.
+                Every other failure still runs it. Declare it only for a service that keeps
+                nothing of a refused call and answers a retry of a call that acted with that
+                effect (the idempotency key), never with a refusal.
+        """
+        own = self._undos[self._claimed :]
+        self._claimed = len(self._undos)
         step = self._record(name, "step")
         try:
             result = await workflow.execute_activity(
@@ -192,6 +214,8 @@ class Saga:
             step.status = "failed"
             if isinstance(err, FailureError):
                 step.error = _describe(err)
+            if own and not undo_if_refused and _refused(err):
+                self._drop(own)
             self._publish()
             raise
         step.status = "completed"
@@ -207,7 +231,10 @@ class Saga:
         """
         if self.state.status != "running":
             return
-        self._set_status("compensating")
+        # With nothing left to undo, "compensating" lasts no workflow task: only the outcome is
+        # upserted. Runs recorded before that upserted both; a run that dropped an undo cannot
+        # be one of them (dropping is newer still), so their histories replay unchanged.
+        self._set_status("compensating", upsert=bool(self._undos) or not self._dropped)
         # Shielded: a second cancellation must not stop the undos half way.
         await asyncio.shield(asyncio.ensure_future(self._undo_until_settled()))
 
@@ -289,17 +316,38 @@ class Saga:
         self._publish()
         return step
 
-    def _set_status(self, status: SagaStatus) -> None:
+    def _drop(self, undos: list[_Undo]) -> None:
+        """Forget a refused step's own undos: the refusal did nothing to undo."""
+        for undo in undos:
+            if undo in self._undos:
+                self._undos.remove(undo)
+                self._dropped = True
+                workflow.logger.info("undo %r not needed: its step was refused", undo.name)
+
+    def _set_status(self, status: SagaStatus, *, upsert: bool = True) -> None:
         self.state.status = status
         workflow.logger.info("saga %s", status)
         record_saga_status(status)
-        workflow.upsert_search_attributes([SAGA_STATUS.value_set(status)])
+        # Each upsert is a history event and a visibility write: skip one that changes nothing
+        # (the gateway starts every run with SagaStatus "running").
+        if upsert and workflow.info().typed_search_attributes.get(SAGA_STATUS) != status:
+            workflow.upsert_search_attributes([SAGA_STATUS.value_set(status)])
         self._publish()
 
     def _publish(self) -> None:
         # The UI's "current details" of the run: the step table, kept current at every change.
         s = self.state
         workflow.set_current_details(step_table(s.status, s.steps, s.failure))
+
+
+def _refused(err: BaseException) -> bool:
+    """Whether a step failed for good because it was refused, not because its outcome is unknown."""
+    # Timeouts, cancellations and exhausted retries end in another retry state or cause.
+    return (
+        isinstance(err, ActivityError)
+        and err.retry_state == RetryState.NON_RETRYABLE_FAILURE
+        and isinstance(err.cause, ApplicationError)
+    )
 
 
 def _describe(err: BaseException) -> str:

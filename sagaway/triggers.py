@@ -58,6 +58,11 @@ class Trigger:
     flow: FlowControl | None = None
 
     @property
+    def name(self) -> str:
+        """The trigger's stable name, kept with each delivery: `<workflow type>/<event type>`."""
+        return f"{self.workflow.__name__}/{self.event_type}"
+
+    @property
     def holds(self) -> bool:
         """Whether the gateway decides per event before it may start a run."""
         return self.flow is not None and self.flow.holds
@@ -185,6 +190,7 @@ class Registry:
                         f"{trigger.event_type!r} is routed twice ({other}, {cls.__name__})"
                     )
                 self._by_type[trigger.event_type] = trigger
+        self._by_name = {t.name: t for t in self._by_type.values()}
 
     def __getitem__(self, event_type: str) -> Trigger:
         """The trigger for `event_type`, or `UnknownEventType`."""
@@ -197,6 +203,10 @@ class Registry:
     def event_types(self) -> Mapping[str, Trigger]:
         """All routed event types."""
         return dict(self._by_type)
+
+    def named(self, name: str) -> Trigger | None:
+        """The trigger of this name (`Trigger.name`), if the app still has it."""
+        return self._by_name.get(name)
 
 
 def _attach(cls: W, trigger: Trigger) -> W:

@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 from bench.driver import Done, HttpConnection, closed_loop
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from sagaway.dev.embedded import EmbeddedPostgres, free_port, start_temporal_dev_server
 
 STRUCTURED = "application/cloudevents+json"

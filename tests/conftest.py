@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.key_admin import create_all_scope_key, create_worker_key
+from gateway.access.key_admin import create_all_scope_key, create_worker_key
 from sagaway.dev.embedded import EmbeddedPostgres
 from sagaway.dev.pytest_plugin import dev_server
 from sagaway.tenancy import DEFAULT_TENANT

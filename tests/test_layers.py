@@ -7,6 +7,7 @@ copy of the tree, to show the check would catch it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,11 @@ def test_the_copy_keeps_every_contract(tree: Path) -> None:
     ("module", "line", "contract"),
     [
         ("sagaway/saga.py", "import workflows.app", "The kernel imports no process"),
-        ("gateway/ingest.py", "import activities.payments", "Processes receive an app"),
+        ("gateway/intake/ingest.py", "import activities.payments", "Processes receive an app"),
+        ("gateway/inbox/store.py", "import gateway.intake.ingest", "Gateway stages"),
+        ("gateway/dispatch/dispatcher.py", "import gateway.api.answers", "Gateway stages"),
+        ("sagaway/ids.py", "import gateway.app", "The kernel imports no process"),
+        ("sagaway/templates.py", "import sagaway.cli", "The kernel imports no process"),
         ("services/payments.py", "import sagaway.saga", "The demo services stand for"),
         ("sagaway/triggers.py", "import sagaway.app", "No import cycles"),
     ],
@@ -84,3 +89,34 @@ def test_importing_sagaway_loads_no_web_database_server_or_tracing_sdk() -> None
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+#: SQL that reads or writes the `inbox` table.
+INBOX_SQL = re.compile(r"\b(?:FROM|INTO|UPDATE|JOIN)\s+inbox\b", re.IGNORECASE)
+
+
+def inbox_sql_outside_its_package(root: Path) -> list[str]:
+    """Every module of the gateway or the kernel, outside `gateway/inbox/`, with SQL on `inbox`."""
+    found = []
+    for package in ("gateway", "sagaway"):
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root)
+            if relative.parts[:2] == ("gateway", "inbox"):
+                continue
+            if INBOX_SQL.search(path.read_text()):
+                found.append(str(relative))
+    return found
+
+
+def test_only_the_inbox_package_issues_sql_against_the_inbox() -> None:
+    assert inbox_sql_outside_its_package(ROOT) == []
+
+
+def test_sql_against_the_inbox_elsewhere_is_found(tree: Path) -> None:
+    path = tree / "gateway" / "flow" / "engine.py"
+    original = path.read_text()
+    path.write_text(original + '\n_SNEAKY = "SELECT count(*) FROM inbox WHERE status = 1"\n')
+    try:
+        assert inbox_sql_outside_its_package(tree) == ["gateway/flow/engine.py"]
+    finally:
+        path.write_text(original)

@@ -4,9 +4,9 @@
 and so does `charge.refunded`, which the payment provider sends to the `payments` webhook
 (workflows/app.py) when a charge is refunded on its side.
 Steps, each undo registered before its step:
-    1. reserve inventory    undo: release inventory
+    1. reserve inventory    undo: release inventory (not when out of stock: nothing was held)
     2. check fraud          (nothing to undo; runs started before it was added skip it)
-    3. charge payment       undo: refund payment
+    3. charge payment       undo: refund payment (not when declined: nothing was charged)
     4. wait out the cancel window (an `order.cancelled` or `charge.refunded` here undoes 3
        and 1; the refund undo refunds only what is not refunded yet)
     5. create shipment      undo: cancel shipment
@@ -33,6 +33,9 @@ from workflows.models.payments import ChargeRefunded
 
 #: `workflow.patched` id of the fraud check (docs/authoring.md, Changing a workflow).
 FRAUD_CHECK_PATCH = "fraud-check-before-charge"
+#: `workflow.patched` id of leaving refused steps undone: a declined charge is not refunded,
+#: a reservation refused for want of stock not released.
+REFUSED_NOT_UNDONE_PATCH = "refused-steps-not-undone"
 
 
 @sagaway.starts(
@@ -60,6 +63,9 @@ class OrderFulfillment(sagaway.SagaWorkflow):
         result = OrderResult(order_id=order.order_id, saga=self.saga.state)
         units = f"{order.item_count} item{'s' if order.item_count != 1 else ''}"
         amount = money(order.total_cents, order.currency)
+        # Runs that started before it undo refused steps too. It implies the fraud check's patch,
+        # so a new run records this one marker alone, not two.
+        refusal_undone = not workflow.patched(REFUSED_NOT_UNDONE_PATCH)
         async with self.saga:
             self.saga.add_compensation(
                 "release inventory",
@@ -75,9 +81,10 @@ class OrderFulfillment(sagaway.SagaWorkflow):
                     items=[StockItem(sku=i.sku, quantity=i.quantity) for i in order.items],
                 ),
                 summary=f"reserve {units}",
+                undo_if_refused=refusal_undone,  # all items or none: out of stock holds nothing
             )
             # Added while orders were running: runs that started before it skip the check.
-            if workflow.patched(FRAUD_CHECK_PATCH):
+            if not refusal_undone or workflow.patched(FRAUD_CHECK_PATCH):
                 await self.saga.run(
                     "check fraud",
                     FraudSteps.check_fraud,
@@ -101,6 +108,7 @@ class OrderFulfillment(sagaway.SagaWorkflow):
                     payment_token=order.payment_token,
                 ),
                 summary=f"charge {amount}",
+                undo_if_refused=refusal_undone,  # a declined charge took no money
             )
             result.charged_cents = charge.charged_cents
             await self._wait_cancel_window(order.cancel_window_seconds)

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway import ce_types
-from gateway.cloudevents import CloudEvent, from_structured
+from gateway.cloudevents import attributes
+from gateway.cloudevents.envelope import CloudEvent, from_structured
 from gateway.problems import FieldError, Problem
 from gateway.webhooks.verify import Verified
 from sagaway.webhooks import Webhook
@@ -86,7 +86,7 @@ def _time(webhook: Webhook, data: Any) -> str | None:
         return None
     if webhook.preset == "standard-webhooks":
         value = data.get("timestamp")
-        if isinstance(value, str) and ce_types.parse_timestamp(value) is not None:
+        if isinstance(value, str) and attributes.parse_timestamp(value) is not None:
             return value
     if webhook.preset == "stripe":
         created = data.get("created")

@@ -17,11 +17,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 from starlette.types import Scope
 
-from gateway.cloudevents import CloudEvent, parse_json
-from gateway.inbox import SealedDelivery
-from gateway.ingest import Ingest
-from gateway.metrics import WEBHOOK_DELIVERIES
+from gateway.cloudevents.envelope import CloudEvent, parse_json
+from gateway.inbox.rows import SealedDelivery
+from gateway.intake.ingest import Ingest
 from gateway.problems import Problem
+from gateway.telemetry.metrics import WEBHOOK_DELIVERIES
 from gateway.webhooks.events import to_event
 from gateway.webhooks.sealing import DeliveryUnreadable, RawDelivery, Sealer
 from gateway.webhooks.verify import (

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.inbox import SealedDelivery
+from gateway.inbox.rows import SealedDelivery
 from sagaway.keyring import CodecKey
 from sagaway.temporal.codec import NONCE_BYTES
 

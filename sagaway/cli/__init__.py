@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -115,9 +116,9 @@ app.add_typer(authoring.histories_app, name="histories")
 app.add_typer(authoring.new_app, name="new")
 
 BENCH_MISSING = (
-    "sagaway bench runs the benchmark harness of a Sagaway checkout, which a wheel does not "
-    "install. From the repository: make bench (or .venv/bin/pip install -e '.[bench]', then "
-    "sagaway bench)."
+    "sagaway bench runs the benchmark harness of a Sagaway checkout (bench/, never installed): "
+    "run it from the repository's root, as make bench does, with the bench extra installed "
+    "(pip install -e '.[bench]')."
 )
 
 
@@ -139,6 +140,9 @@ def bench(
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
 ) -> None:
     """Benchmark Sagaway against the bare platform on a stack of its own; print and plot."""
+    here = os.getcwd()
+    if here not in sys.path:  # bench/ is imported from the checkout, like an app
+        sys.path.insert(0, here)
     try:
         from bench.run import BenchOptions, run
         from bench.scenarios import DEFAULT_SCENARIOS

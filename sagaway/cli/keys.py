@@ -9,7 +9,7 @@ import asyncio
 
 import typer
 
-from gateway.key_admin import create_key, with_store
+from gateway.access.key_admin import create_key, with_store
 from sagaway.cli.credentials import database_url
 from sagaway.security.apikeys import ALL_SCOPES, DEPLOYMENT_WIDE, KeySpecError
 

@@ -39,14 +39,14 @@ def serve_gateway(settings: Settings, app: App) -> None:
 
 def gateway_transport(settings: Settings) -> dict[str, Any]:
     """uvicorn's TLS and slow-client settings for the gateway."""
-    from gateway.limits import ProblemH11Protocol
+    from gateway.api.limits import ProblemH11Protocol
 
     options: dict[str, Any] = {
         "timeout_keep_alive": settings.keep_alive_timeout_seconds,
         # h11 refuses a request whose head (request line + headers) is larger than this.
         "h11_max_incomplete_event_size": settings.max_header_bytes,
         # h11, not httptools: httptools took a 20 MB header block without a bound. Its
-        # protocol errors are answered as problem+json (`gateway.limits`).
+        # protocol errors are answered as problem+json (`gateway.api.limits`).
         "http": ProblemH11Protocol,
         # uvloop when installed (a dependency on Linux and macOS), asyncio's loop otherwise.
         "loop": "auto",
@@ -60,7 +60,18 @@ def gateway_transport(settings: Settings) -> dict[str, Any]:
 
 def serve_services(settings: Settings) -> None:
     """Run the demo services until SIGINT/SIGTERM."""
-    from services.app import create_app
+    here = os.getcwd()
+    if here not in sys.path:  # served from a checkout (or PYTHONPATH), never installed
+        sys.path.insert(0, here)
+    try:
+        from services.app import create_app
+    except ModuleNotFoundError as err:
+        if err.name != "services":
+            raise
+        raise SystemExit(
+            f"The demo services are part of a Sagaway checkout: no `services` package in {here}"
+            " or on PYTHONPATH."
+        ) from None
 
     if not settings.database_url:
         raise SystemExit("SAGAWAY_DATABASE_URL is not set (sagaway dev sets it for you)")
@@ -75,7 +86,7 @@ def serve_services(settings: Settings) -> None:
 
 def serve_dispatcher(settings: Settings, app: App) -> None:
     """Run `app`'s dispatcher loop until SIGINT/SIGTERM, letting deliveries in flight finish."""
-    from gateway.dispatch_process import run_dispatcher
+    from gateway.dispatch.process import run_dispatcher
 
     _run_until_signalled(lambda stop: run_dispatcher(app, settings, stop))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.key_admin import create_all_scope_key, create_worker_key, with_store
+from gateway.access.key_admin import create_all_scope_key, create_worker_key, with_store
 from sagaway.keyring import new_key, parse_keys
 from sagaway.security.apikeys import KeyStore, NewKey
 from sagaway.tenancy import DEFAULT_TENANT

@@ -244,7 +244,7 @@ def route_paths(routes: Iterable[Any]) -> Iterator[str]:
 
 def test_probes_point_at_the_routes_the_gateway_serves() -> None:
     # The routers, not create_app(): building the app would set the process's tracer provider.
-    from gateway.routes import api_router
+    from gateway.api.routes import api_router
 
     paths = set(route_paths(api_router.routes))
     docs = rendered("self-hosted")

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from gateway.admission import TokenBucket, parse_limits
+from gateway.intake.admission import TokenBucket, parse_limits
 from sagaway.dev.embedded import free_port
 from tests.helpers import post
 from tests.stack import Stack, order_event

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway import cloudevents
+from gateway.cloudevents import envelope
 from gateway.problems import Problem
 
 VALID: dict[str, Any] = {
@@ -23,7 +23,7 @@ def fields_of(problem: Problem) -> list[str]:
 
 
 def test_minimal_valid_event_parses() -> None:
-    event = cloudevents.from_structured(dict(VALID))
+    event = envelope.from_structured(dict(VALID))
     assert (event.id, event.source, event.type, event.data) == (
         "e-1",
         "/shop",
@@ -36,7 +36,7 @@ def test_minimal_valid_event_parses() -> None:
 def test_each_required_attribute_is_required(missing: str) -> None:
     event = {k: v for k, v in VALID.items() if k != missing}
     with pytest.raises(Problem) as err:
-        cloudevents.from_structured(event)
+        envelope.from_structured(event)
     assert fields_of(err.value) == [missing]
 
 
@@ -55,21 +55,21 @@ def test_each_required_attribute_is_required(missing: str) -> None:
 )
 def test_invalid_attribute_values_are_named(name: str, value: Any) -> None:
     with pytest.raises(Problem) as err:
-        cloudevents.from_structured({**VALID, name: value})
+        envelope.from_structured({**VALID, name: value})
     assert fields_of(err.value) == [name]
     assert err.value.slug == "invalid-envelope"
 
 
 @pytest.mark.parametrize("time", ["2026-11-28T10:00:00Z", "2026-11-28t10:00:00.123+01:00"])
 def test_rfc3339_times_are_accepted(time: str) -> None:
-    assert cloudevents.from_structured({**VALID, "time": time}).time is not None
+    assert envelope.from_structured({**VALID, "time": time}).time is not None
 
 
 def test_binary_data_content_type_is_415_and_text_is_a_string() -> None:
     with pytest.raises(Problem) as err:
-        cloudevents.from_structured({**VALID, "datacontenttype": "application/octet-stream"})
+        envelope.from_structured({**VALID, "datacontenttype": "application/octet-stream"})
     assert err.value.status == 415
-    event = cloudevents.from_structured({**VALID, "datacontenttype": "text/xml", "data": "<a/>"})
+    event = envelope.from_structured({**VALID, "datacontenttype": "text/xml", "data": "<a/>"})
     assert event.data == "<a/>"
 
 
@@ -82,33 +82,33 @@ def test_binary_mode_reads_percent_encoded_and_quoted_headers() -> None:
         (b"ce-subject", b"%E2%82%AC"),
     ]
     with pytest.raises(Problem) as err:  # a space is no URI character, even percent-decoded
-        cloudevents.from_binary(headers, b'{"x": 1}', "application/json")
+        envelope.from_binary(headers, b'{"x": 1}', "application/json")
     assert fields_of(err.value) == ["ce-source"]
     headers[2] = (b"ce-source", b"/a%2Fb")
-    event = cloudevents.from_binary(headers, b'{"x": 1}', "application/json")
+    event = envelope.from_binary(headers, b'{"x": 1}', "application/json")
     assert (event.id, event.source, event.attributes["subject"]) == ('e-"2"', "/a/b", "€")
     assert event.data == {"x": 1}
 
 
 def test_nulls_are_unset_and_leap_seconds_are_times() -> None:
-    event = cloudevents.from_structured(
+    event = envelope.from_structured(
         {**VALID, "subject": None, "ext": None, "time": "1990-12-31T23:59:60Z"}
     )
     assert "subject" not in event.attributes and "ext" not in event.extensions
     assert event.time is not None and (event.time.second, event.time.microsecond) == (59, 999999)
-    assert event.content_hash() != cloudevents.from_structured(dict(VALID)).content_hash()
+    assert event.content_hash() != envelope.from_structured(dict(VALID)).content_hash()
 
 
 def test_content_hash_ignores_key_order_but_not_values() -> None:
-    a = cloudevents.from_structured(dict(VALID))
-    b = cloudevents.from_structured(dict(reversed(list(VALID.items()))))
-    c = cloudevents.from_structured({**VALID, "data": {"a": 2}})
+    a = envelope.from_structured(dict(VALID))
+    b = envelope.from_structured(dict(reversed(list(VALID.items()))))
+    c = envelope.from_structured({**VALID, "data": {"a": 2}})
     assert a.content_hash() == b.content_hash() != c.content_hash()
 
 
 def test_batch_validates_each_event_alone() -> None:
-    results = cloudevents.from_batch([VALID, {"id": "x"}])
-    assert isinstance(results[0], cloudevents.CloudEvent)
+    results = envelope.from_batch([VALID, {"id": "x"}])
+    assert isinstance(results[0], envelope.CloudEvent)
     assert isinstance(results[1], Problem) and "1.source" in fields_of(results[1])
 
 
@@ -121,5 +121,5 @@ def test_binary_mode_refuses_a_repeated_attribute_header() -> None:
         (b"ce-type", b"t"),
     ]
     with pytest.raises(Problem) as err:  # HTTP binding §3.1.3: one distinct header each
-        cloudevents.from_binary(headers, b"", None)
+        envelope.from_binary(headers, b"", None)
     assert fields_of(err.value) == ["ce-id"]

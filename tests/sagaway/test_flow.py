@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 import sagaway
-from gateway.throttle import gcra
+from gateway.flow.throttle import gcra
 from sagaway.events import EventMeta
 
 

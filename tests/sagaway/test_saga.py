@@ -14,13 +14,14 @@ from datetime import timedelta
 import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -40,14 +41,21 @@ class Plan(BaseModel):
     fail_step: str | None = None
     fail_undo: str | None = None
     time_out: bool = False
+    undo_if_refused: bool = True
+
+
+#: Two tries, at once: a step whose outcome stays unknown fails for good quickly.
+TWO_TRIES = RetryPolicy(initial_interval=timedelta(milliseconds=10), maximum_attempts=2)
 
 
 @activity.defn(name="saga_test_do")
 async def do(name: str) -> str:
-    """Stand-in step: refuses for good when its name starts with `fail`."""
+    """Stand-in step: refuses for good when its name starts with `fail`, errs when `flaky`."""
     calls.append(f"do {name}")
     if name.startswith("fail"):
         raise ApplicationError(f"{name} refused", type="Refused", non_retryable=True)
+    if name.startswith("flaky"):  # as a 5xx: it may have acted
+        raise ApplicationError(f"{name} unavailable", type="Unavailable")
     return name
 
 
@@ -67,8 +75,16 @@ class ThreeSteps(SagaWorkflow):
             for name in ("a", "b", "c"):
                 undo_name = plan.fail_undo if plan.fail_undo == f"fail-{name}" else name
                 self.saga.add_compensation(f"undo {name}", undo, undo_name)
-                step = plan.fail_step if plan.fail_step == f"fail-{name}" else name
-                await self.saga.run(f"do {name}", do, step)
+                step = (
+                    plan.fail_step if plan.fail_step in (f"fail-{name}", f"flaky-{name}") else name
+                )
+                await self.saga.run(
+                    f"do {name}",
+                    do,
+                    step,
+                    retry_policy=TWO_TRIES,
+                    undo_if_refused=plan.undo_if_refused,
+                )
             if plan.time_out:
                 await workflow.wait_condition(lambda: False, timeout=timedelta(milliseconds=10))
         return self.saga.state
@@ -191,3 +207,50 @@ async def test_workflow_timeout_inside_the_saga_undoes_every_step(run_saga: Saga
     state, _ = await run_saga(Plan(time_out=True))
     assert state.status == "compensated"
     assert calls[-3:] == ["undo c", "undo b", "undo a"]
+
+
+async def saga_status_upserts(handle: WorkflowHandle[ThreeSteps, SagaState]) -> list[str]:
+    """The `SagaStatus` values the run upserted, in order."""
+    upserted = []
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            payload = fields.indexed_fields.get(SAGA_STATUS.name)
+            if payload is not None:
+                upserted.append(payload.data.decode().strip('"'))
+    return upserted
+
+
+async def test_refused_step_declared_so_drops_only_its_own_undo(run_saga: Sagas) -> None:
+    handle = await run_saga.start(Plan(fail_step="fail-c", undo_if_refused=False))
+    state = await handle.result()
+    assert state.status == "compensated"
+    # The refusal did nothing: `undo c` is not run; the steps that did act are undone.
+    assert calls == ["do a", "do b", "do fail-c", "undo b", "undo a"]
+    assert await saga_status_upserts(handle) == ["compensating", "compensated"]
+
+
+async def test_step_with_unknown_outcome_is_undone_even_when_refusals_are_not(
+    run_saga: Sagas,
+) -> None:
+    state, indexed = await run_saga(Plan(fail_step="flaky-c", undo_if_refused=False))
+    assert (state.status, indexed) == ("compensated", "compensated")
+    # Retries ran out on an error that is no refusal: the step may have acted.
+    assert calls == ["do a", "do b", "do flaky-c", "do flaky-c", "undo c", "undo b", "undo a"]
+
+
+async def test_refusal_leaving_nothing_to_undo_upserts_only_the_outcome(run_saga: Sagas) -> None:
+    handle = await run_saga.start(Plan(fail_step="fail-a", undo_if_refused=False))
+    state = await handle.result()
+    assert state.status == "compensated"
+    assert calls == ["do fail-a"]
+    # Compensating for no workflow task: one upsert, and none of the unchanged "running".
+    assert await saga_status_upserts(handle) == ["compensated"]
+    indexed = (await handle.describe()).typed_search_attributes.get(SAGA_STATUS)
+    assert indexed == "compensated"
+
+
+async def test_completed_saga_upserts_its_status_once(run_saga: Sagas) -> None:
+    handle = await run_saga.start(Plan())
+    assert (await handle.result()).status == "completed"
+    assert await saga_status_upserts(handle) == ["completed"]

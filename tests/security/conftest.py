@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from gateway.key_admin import create_key, create_worker_key
+from gateway.access.key_admin import create_key, create_worker_key
 from sagaway.keyring import CodecKey, new_key
 from tests.stack import Stack
 

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from gateway.key_admin import create_key, with_store
+from gateway.access.key_admin import create_key, with_store
 from sagaway.security.apikeys import KeyStore
 from tests.security.conftest import SecureStack, bearer
 from tests.stack import order_event

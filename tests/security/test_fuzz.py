@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from sagaway.security.apikeys import ALL_SCOPES
 from tests.security.conftest import TENANTS, SecureStack
 

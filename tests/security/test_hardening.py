@@ -21,8 +21,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from gateway.key_admin import create_key
-from gateway.probe import PROBE_SOURCE
+from gateway.access.key_admin import create_key
+from gateway.ops.probe import PROBE_SOURCE
 from sagaway.settings import Settings
 from sagaway.temporal.codec import ENCODING, KEY_ID_METADATA
 from tests.security.conftest import SecureStack, bearer

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway.key_admin import with_store
+from gateway.access.key_admin import with_store
 from sagaway.cli import app
 from sagaway.dev.keys import KEY_FILE, dev_api_key
 from sagaway.security.apikeys import KeyStore

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from gateway.key_admin import create_key
-from gateway.routes.codec import MAX_PAYLOADS
+from gateway.access.key_admin import create_key
+from gateway.api.routes.codec import MAX_PAYLOADS
 from gateway.webhooks.signing import sign
 from tests.security.conftest import SecureStack, bearer
 from tests.stack import PAYMENTS_SECRET, order_event

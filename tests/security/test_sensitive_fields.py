@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from tests.helpers import cloud_event
 from tests.security.conftest import TENANTS, SecureStack, bearer
 

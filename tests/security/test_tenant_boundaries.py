@@ -14,7 +14,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from sagaway.search_attributes import TENANT
 from sagaway.tenancy import DEFAULT_TENANT
 from tests.helpers import WAITS_FOR_OPERATOR
@@ -144,7 +144,7 @@ async def test_a_runs_dead_letter_stays_its_tenants_after_the_event_is_pruned(
     assert placed.status_code == 202, placed.text
     workflow_id = placed.json()["workflow_id"]
     # The dedup window passes while the saga waits: its event's row is pruned (as
-    # `gateway.retention` prunes a delivered row), before the worker records the letter.
+    # `gateway.ops.retention` prunes a delivered row), before the worker records the letter.
     conn = await asyncpg.connect(secure.database_url)
     try:
         pruned = await conn.execute(

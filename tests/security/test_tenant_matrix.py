@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import httpx
 
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from tests.security.conftest import TENANTS, SecureStack, bearer
 from tests.stack import order_event
 

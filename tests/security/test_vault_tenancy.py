@@ -28,7 +28,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
 import sagaway
-from gateway.key_admin import create_key
+from gateway.access.key_admin import create_key
 from sagaway.search_attributes import TENANT
 from sagaway.security.tokens import is_token
 from sagaway.security.vault_client import VaultClient

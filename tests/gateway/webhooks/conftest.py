@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gateway.key_admin import create_all_scope_key
+from gateway.access.key_admin import create_all_scope_key
 from sagaway.dev.embedded import free_port
 from sagaway.keyring import new_key
 from sagaway.tenancy import DEFAULT_TENANT

@@ -1,0 +1,1 @@
+"""The HTTP edge: routes, dependencies, limits, OpenAPI, the answers made of what intake did."""

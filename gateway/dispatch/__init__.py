@@ -1,0 +1,1 @@
+"""Dispatch: start or signal each committed delivery as intake routed it; the retrying loop."""

@@ -1,0 +1,1 @@
+"""Flow control: hold, gather, drop and release events of triggers that declare controls."""

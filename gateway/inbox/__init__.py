@@ -1,0 +1,1 @@
+"""The inbox store: the only package with SQL on `inbox` (and the ledger's `event_decisions`)."""

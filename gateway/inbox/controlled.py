@@ -1,0 +1,279 @@
+"""The inbox as flow control reads and changes it: held events, slots, windows, releases.
+
+Flow control (`gateway.flow`) decides; these functions are its only way to the `inbox`
+table. Those that take a connection run in the caller's transaction, under the caller's lock.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from gateway.database import Conn
+from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, Routing, Status
+from sagaway.flow import DEFAULT_PRIORITY
+
+_INSERT = (
+    "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
+    " next_attempt_at, trace_context, tenant, status, reason, slot_key, throttle_key, rate_key,"
+    " group_key, priority, dispatched_at, delivery, delivery_key, body_digest, route, trigger,"
+    " payload, routing)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval, $9::jsonb, $10, $11, $12,"
+    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END, $18, $19, $20, $21,"
+    f" $22, $23, $24::jsonb) ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING {COLUMNS}"
+)
+_OCCUPIED = (
+    "SELECT slot_key, count(DISTINCT workflow_id) AS n FROM inbox WHERE type = $1"
+    " AND slot_key IS NOT NULL AND closed_at IS NULL AND status IN ('queued', 'started')"
+    " GROUP BY slot_key"
+)
+_FREE = (
+    "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
+    " AND slot_key IS NOT NULL AND closed_at IS NULL"
+)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """One event's keys under its trigger's controls (None: the control is not declared)."""
+
+    slot: str | None = None
+    throttle: str | None = None
+    rate: str | None = None
+    group: str | None = None
+    priority: int | None = None
+
+
+async def existing(conn: Conn, new: NewDelivery) -> InboxRow | None:
+    """The delivery already committed for `new`'s event and route, if any."""
+    record = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 AND route = $4",
+        new.tenant,
+        new.source,
+        new.id,
+        new.route,
+    )
+    return InboxRow.from_record(record) if record else None
+
+
+async def insert(
+    conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
+) -> InboxRow:
+    """Commit a controlled delivery with its flow decision and keys."""
+    sealed = new.delivery
+    record = await conn.fetchrow(
+        _INSERT,
+        new.source,
+        new.id,
+        new.type,
+        new.content_hash,
+        new.event_json,
+        new.correlation_id,
+        new.workflow_id,
+        lease,
+        json.dumps(new.trace_context) if new.trace_context else None,
+        new.tenant,
+        status,
+        reason,
+        keys.slot,
+        keys.throttle,
+        keys.rate,
+        keys.group,
+        keys.priority,
+        sealed.data if sealed else None,
+        sealed.key_id if sealed else None,
+        sealed.body_digest if sealed else None,
+        new.route,
+        new.trigger,
+        new.payload,
+        new.routing.as_json(),
+    )
+    assert record is not None, "a conflict the trigger's lock should have seen"
+    return InboxRow.from_record(record)
+
+
+async def passed(conn: Conn, event_type: str, rate_key: str | None, period: timedelta) -> int:
+    """Events of a rate-limit key received within `period` and not dropped."""
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM inbox WHERE type = $1 AND rate_key = $2"
+        " AND received_at > now() - $3::interval AND status <> 'dropped'",
+        event_type,
+        rate_key,
+        period,
+    )
+    return count
+
+
+async def occupied(conn: Conn, event_type: str) -> dict[str, int]:
+    """Open runs per slot key of `event_type` (a run is open until seen closed)."""
+    return {r["slot_key"]: int(r["n"]) for r in await conn.fetch(_OCCUPIED, event_type)}
+
+
+async def held_ahead(
+    conn: Conn, event_type: str, *, slot: str | None = None, throttle: str | None = None
+) -> bool:
+    """Whether an event of the type is held already (of `slot`'s or `throttle`'s key, if named)."""
+    condition = "($2::text IS NULL OR slot_key = $2)"
+    key = slot
+    if throttle is not None:
+        condition, key = "throttle_key = $2", throttle
+    ahead: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE type = $1 AND status = 'held'"
+        f" AND lead_seq IS NULL AND {condition})",
+        event_type,
+        key,
+    )
+    return ahead
+
+
+async def drop_older_held(conn: Conn, event_type: str, seq: int) -> list[int]:
+    """Drop the events held before `seq` for its slot key; their seqs."""
+    older = await conn.fetch(
+        "UPDATE inbox SET status = 'dropped', reason = 'singleton', dispatched_at = now()"
+        " WHERE type = $1 AND status = 'held' AND lead_seq IS NULL AND seq < $2"
+        " AND slot_key = (SELECT slot_key FROM inbox WHERE seq = $2) RETURNING seq",
+        event_type,
+        seq,
+    )
+    return [r["seq"] for r in older]
+
+
+async def waiting_types(conn: Conn, event_types: Sequence[str]) -> list[str]:
+    """Which of `event_types` have events held, debounced or batched."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT type FROM inbox WHERE status IN ('held', 'debounced', 'batched')"
+        " AND lead_seq IS NULL AND type = ANY($1::text[])",
+        list(event_types),
+    )
+    return [r["type"] for r in rows]
+
+
+async def held(conn: Conn, event_type: str, limit: int) -> list[asyncpg.Record]:
+    """Held events of a type, best first (priority, then arrival), locked: seq, keys, reason."""
+    return await conn.fetch(
+        "SELECT seq, slot_key, throttle_key, reason FROM inbox WHERE type = $1"
+        " AND status = 'held' AND lead_seq IS NULL"
+        # The order of the `inbox_waiting` index (migration 007).
+        f" ORDER BY coalesce(priority, {DEFAULT_PRIORITY}), seq"
+        " LIMIT $2 FOR UPDATE",
+        event_type,
+        limit,
+    )
+
+
+async def release(conn: Conn, seqs: list[int]) -> None:
+    """Held events become queued, due now."""
+    await conn.execute(
+        "UPDATE inbox SET status = 'queued', reason = NULL, next_attempt_at = now()"
+        " WHERE seq = ANY($1::bigint[])",
+        seqs,
+    )
+
+
+async def replaceable(conn: Conn, event_types: Sequence[str]) -> list[asyncpg.Record]:
+    """Open runs that a held event of the same slot key replaces: seq, type, slot, run."""
+    return await conn.fetch(
+        "SELECT DISTINCT o.seq, o.type, o.slot_key, o.workflow_id, o.run_id"
+        " FROM inbox h JOIN inbox o"
+        " ON o.type = h.type AND o.slot_key = h.slot_key AND o.closed_at IS NULL"
+        " AND o.status = 'started' AND o.run_id IS NOT NULL"
+        " WHERE h.type = ANY($1::text[]) AND h.status = 'held' AND h.lead_seq IS NULL",
+        list(event_types),
+    )
+
+
+async def window_groups(conn: Conn, event_type: str, status: str) -> list[asyncpg.Record]:
+    """Each waiting window of a type: group key, first and last arrival, size, and now."""
+    return await conn.fetch(
+        "SELECT group_key, min(received_at) AS first, max(received_at) AS last,"
+        " count(*) AS n, now() AS now FROM inbox WHERE type = $1 AND status = $2"
+        " AND lead_seq IS NULL GROUP BY group_key",
+        event_type,
+        status,
+    )
+
+
+async def window_members(
+    conn: Conn, event_type: str, status: str, group_key: str | None, limit: int | None = None
+) -> list[asyncpg.Record]:
+    """A window's events in arrival order, locked: seq, workflow id, arrival."""
+    return await conn.fetch(
+        "SELECT seq, workflow_id, received_at FROM inbox WHERE type = $1"
+        " AND status = $2 AND lead_seq IS NULL AND group_key IS NOT DISTINCT FROM $3"
+        " ORDER BY seq LIMIT $4 FOR UPDATE",
+        event_type,
+        status,
+        group_key,
+        limit,
+    )
+
+
+async def gather(conn: Conn, lead: int, workflow_id: str, rest: list[int]) -> None:
+    """A window's lead becomes queued (due now); the rest point at it and its workflow id."""
+    await conn.execute(
+        "UPDATE inbox SET lead_seq = seq, status = 'queued', next_attempt_at = now()"
+        " WHERE seq = $1",
+        lead,
+    )
+    if rest:
+        await conn.execute(
+            "UPDATE inbox SET lead_seq = $1, workflow_id = $2 WHERE seq = ANY($3::bigint[])",
+            lead,
+            workflow_id,
+            rest,
+        )
+
+
+async def window_delivered(pool: asyncpg.Pool, lead: int, run_id: str) -> None:
+    """The events a window's run took (all but its lead) are delivered to that run."""
+    await pool.execute(
+        "UPDATE inbox SET run_id = $2, dispatched_at = now() WHERE lead_seq = $1 AND seq <> $1",
+        lead,
+        run_id,
+    )
+
+
+async def window(pool: asyncpg.Pool, lead: int) -> list[tuple[bytes | None, Routing | None]]:
+    """The payload and routing of each event of the window led by `lead`, in arrival order."""
+    records = await pool.fetch(
+        "SELECT payload, routing FROM inbox WHERE lead_seq = $1 ORDER BY seq", lead
+    )
+    return [(r["payload"], Routing.from_json(r["routing"])) for r in records]
+
+
+async def free(pool: asyncpg.Pool, workflow_id: str, run_id: str) -> None:
+    """The run closed: its slots are free."""
+    await pool.execute(_FREE, workflow_id, run_id)
+
+
+async def open_runs(conn: Conn, event_types: Sequence[str], limit: int) -> list[tuple[str, str]]:
+    """Runs that hold a slot of `event_types` and were not seen closed, oldest first."""
+    rows = await conn.fetch(
+        "SELECT workflow_id, run_id, min(seq) AS seq FROM inbox WHERE type = ANY($1::text[])"
+        " AND slot_key IS NOT NULL AND closed_at IS NULL AND status = 'started'"
+        " AND run_id IS NOT NULL GROUP BY workflow_id, run_id ORDER BY seq LIMIT $2",
+        list(event_types),
+        limit,
+    )
+    return [(r["workflow_id"], r["run_id"]) for r in rows]
+
+
+async def open_runs_of(pool: asyncpg.Pool, event_type: str, slot: str) -> list[tuple[str, str]]:
+    """Runs that hold one slot key and were not seen closed."""
+    rows = await pool.fetch(
+        "SELECT DISTINCT workflow_id, run_id FROM inbox WHERE type = $1 AND slot_key = $2"
+        " AND closed_at IS NULL AND status = 'started' AND run_id IS NOT NULL",
+        event_type,
+        slot,
+    )
+    return [(r["workflow_id"], r["run_id"]) for r in rows]
+
+
+async def now(conn: Conn) -> datetime:
+    """The database's clock (every gateway's windows and budgets run on it)."""
+    value: datetime = await conn.fetchval("SELECT now()")
+    return value

@@ -1,0 +1,67 @@
+"""Group commit: what concurrent requests submit is written together, one statement per group.
+
+A group is whatever arrived while the previous group was being written (up to `max_size`):
+one request alone is written at once, with no window to wait out; under load, each round trip
+(and each fsync and NOTIFY of the transaction) carries many. Groups are written one after
+another, so arrival order within a process is commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """Hands each group of submitted items to `write`, which answers one result per item."""
+
+    def __init__(
+        self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_size: int = 256
+    ) -> None:
+        """Write groups of at most `max_size` with `write`."""
+        self.write = write
+        self.max_size = max_size
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        #: Groups written, and items in them (for tests and the benchmark).
+        self.groups = 0
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        """Write `item` with whatever else is waiting; its result once its group is written."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain(), name="group commit")
+        # Shielded: a caller that gives up does not cancel the group's other members.
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                group = self._pending[: self.max_size]
+                del self._pending[: self.max_size]
+                try:
+                    results = await self.write([item for item, _ in group])
+                except BaseException as err:
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(err)
+                    if isinstance(err, asyncio.CancelledError):
+                        raise
+                    continue
+                self.groups += 1
+                self.items += len(group)
+                for (_, future), result in zip(group, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._writer = None
+            for _, future in self._pending:  # cancelled while some waited: they fail, not hang
+                if not future.done():
+                    future.set_exception(RuntimeError("group commit stopped"))
+            self._pending.clear()

@@ -1,0 +1,147 @@
+"""The event ledger: what was decided about one event, and why, in order.
+
+Receipt and delivery come from the inbox row; flow control's decisions (held, released,
+included, dropped, replaced) from `event_decisions`; a dead letter from its own table. An
+event whose trigger declares no flow control writes nothing extra on its way in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel, Field
+
+from gateway.database import Conn
+from gateway.inbox.rows import Status
+
+# Named as the models' fields, so a row is the model's input.
+_EVENT = (
+    "SELECT seq, source, id, type, status, reason, workflow_id, run_id, correlation_id,"
+    " received_at, dispatched_at, attempts, last_error, closed_at AS run_closed_at"
+    " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 AND route = 0"
+)
+_DECISIONS = (
+    "SELECT d.at, d.decision, d.reason, d.detail, r.workflow_id, r.run_id,"
+    " r.id AS related_event_id"
+    " FROM event_decisions d LEFT JOIN inbox r ON r.seq = d.related_seq"
+    " WHERE d.inbox_seq = $1 ORDER BY d.at, d.id"
+)
+_DECISION = (
+    "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq, detail)"
+    " VALUES ($1, $2, $3, $4, $5)"
+)
+_DEAD_LETTER = (
+    "SELECT created_at AS at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
+    " ORDER BY id DESC LIMIT 1"
+)
+
+
+class Decision(BaseModel):
+    """One thing decided about an event."""
+
+    at: datetime
+    decision: str = Field(
+        description="received, held, released, debounced, batched, included, dropped, "
+        "replaced, started, signaled, dead_lettered",
+        examples=["held"],
+    )
+    reason: str | None = Field(None, examples=["concurrency"])
+    workflow_id: str | None = Field(
+        None, description="The run it led to: its own, the one it went into, or its replacement"
+    )
+    run_id: str | None = None
+    related_event_id: str | None = Field(
+        None, description="The event it went into (a window's lead) or that replaced it"
+    )
+    detail: str | None = None
+
+
+class Ledger(BaseModel):
+    """An event's current status and every decision about it."""
+
+    id: str
+    source: str
+    type: str
+    status: Status
+    reason: str | None
+    workflow_id: str
+    run_id: str | None
+    correlation_id: str
+    attempts: int = Field(description="Delivery attempts so far")
+    last_error: str | None = Field(None, description="Why the last delivery attempt failed")
+    run_closed_at: datetime | None = Field(
+        None, description="When flow control saw its run close (its slot freed)"
+    )
+    decisions: list[Decision]
+
+
+#: One decision to record: (event's seq, decision, reason, related event's seq, detail).
+Entry = tuple[int, str, str | None, int | None, str | None]
+
+
+async def record(conn: Conn, entries: Sequence[Entry]) -> None:
+    """Record flow control's decisions about events (in the caller's transaction)."""
+    await conn.executemany(_DECISION, entries)
+
+
+async def relink_replaced(conn: Conn, seq: int, replaced: list[int]) -> None:
+    """The open run is replaced by event `seq` now, not by the held ones it dropped."""
+    await conn.execute(
+        "UPDATE event_decisions SET related_seq = $1 WHERE decision = 'replaced'"
+        " AND related_seq = ANY($2::bigint[])",
+        seq,
+        replaced,
+    )
+
+
+async def record_replaced(conn: Conn, seq: int, event_type: str, slot_key: str) -> None:
+    """Event `seq`'s run is being replaced by the newest event of its key not dropped."""
+    await conn.execute(
+        "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
+        " SELECT $1, 'replaced', 'singleton', (SELECT max(seq) FROM inbox"
+        " WHERE type = $2 AND slot_key = $3 AND seq > $1 AND status <> 'dropped')"
+        " WHERE NOT EXISTS (SELECT 1 FROM event_decisions WHERE inbox_seq = $1"
+        " AND decision = 'replaced')",
+        seq,
+        event_type,
+        slot_key,
+    )
+
+
+async def read(
+    pool: asyncpg.Pool,
+    source: str,
+    event_id: str,
+    tenant: str,
+) -> Ledger | None:
+    """The ledger of `tenant`'s event, or None if it has none."""
+    row = await pool.fetchrow(_EVENT, tenant, source, event_id)
+    if row is None:
+        return None
+    decisions = [
+        Decision(at=row["received_at"], decision="received", workflow_id=row["workflow_id"]),
+        *(Decision(**d) for d in await pool.fetch(_DECISIONS, row["seq"])),
+    ]
+    status = row["status"]
+    run = {"workflow_id": row["workflow_id"], "run_id": row["run_id"]}
+    if row["dispatched_at"] is not None and status in ("started", "signaled"):
+        decisions.append(Decision(at=row["dispatched_at"], decision=status, **run))
+    elif row["run_id"] is not None and status in ("debounced", "batched"):
+        decisions.append(
+            Decision(
+                at=row["dispatched_at"] or row["received_at"],
+                decision="started",
+                reason="debounce" if status == "debounced" else "batch",
+                detail="the run this event went into started",
+                **run,
+            )
+        )
+    elif status == "dead_lettered":
+        letter = await pool.fetchrow(_DEAD_LETTER, row["seq"])
+        found = dict(letter) if letter else {"at": row["received_at"], "detail": row["last_error"]}
+        decisions.append(
+            Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)
+        )
+    return Ledger(**dict(row), decisions=decisions)

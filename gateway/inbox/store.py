@@ -1,0 +1,358 @@
+"""The inbox: deliveries committed to Postgres, deduplicated per event, with dispatch state.
+
+The only module (with the others of this package) that issues SQL against `inbox`: intake
+commits through `commit`, dispatch claims and marks through the rest, flow control through
+`gateway.inbox.controlled`, the ledger through `gateway.inbox.ledger`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from gateway.inbox.groups import Batcher
+from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, SealedDelivery, Status
+from gateway.telemetry.metrics import COMMIT_GROUP
+from sagaway.store import dead_letters
+from sagaway.tenancy import DEFAULT_TENANT
+
+#: The channel an insert of an event due now notifies (migration 006), for dispatchers.
+CHANNEL = "sagaway_inbox"
+#: How long the request that committed an event owns its dispatch before the loop may take it.
+INLINE_LEASE = timedelta(seconds=15)
+#: The unique index that keeps a body-told delivery once (migrations 009, 010).
+BODY_DIGEST_INDEX = "inbox_body_digest"
+#: Deliveries written per statement at most.
+MAX_GROUP = 256
+
+#: Queued events of a partition wait while an earlier one of the same partition is queued.
+_NO_EARLIER_QUEUED = (
+    "(q.partition_key IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p"
+    " WHERE p.partition_key = q.partition_key AND p.status = 'queued' AND p.seq < q.seq))"
+)
+_COMMIT = "SELECT * FROM inbox_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+_COMMIT += " $14, $15, $16, $17)"
+_EXISTING = (
+    f"SELECT {COLUMNS} FROM inbox WHERE (tenant, source, id, route) IN"
+    " (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[]))"
+)
+#: A delivery whose body is its identity (GitHub's) is written alone: a body seen before is
+#: refused by `BODY_DIGEST_INDEX`, which the caller answers as a duplicate.
+_INSERT_ALONE = (
+    "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
+    " partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key,"
+    " body_digest, route, trigger, payload, routing)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11,"
+    " $12, $13, $14, $15, $16, $17, $18::jsonb)"
+    " ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING seq, received_at"
+)
+_MARK = (
+    "UPDATE inbox i SET status = u.status, run_id = u.run_id, dispatched_at = now(),"
+    " attempts = attempts + 1, last_error = NULL"
+    " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(seq, status, run_id)"
+    " WHERE i.seq = u.seq"
+    " RETURNING i.seq, i.partition_key IS NOT NULL AND EXISTS (SELECT 1 FROM inbox p"
+    " WHERE p.partition_key = i.partition_key AND p.status = 'queued' AND p.seq > i.seq)"
+    " AS waiting"
+)
+_PRUNE = (
+    "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox"
+    " WHERE status IN ('started', 'signaled', 'dropped', 'debounced', 'batched')"
+    " AND dispatched_at < now() - $1::interval"
+    # A run that still holds a flow-control slot keeps its event: the slot is counted from it.
+    " AND (slot_key IS NULL OR closed_at IS NOT NULL)"
+    " ORDER BY dispatched_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+)
+
+
+@dataclass(frozen=True)
+class Committed:
+    """A delivery after its commit: the row, whether it is new, whether to dispatch it now."""
+
+    row: InboxRow
+    new: bool
+    #: False when an earlier event of its partition is queued (that one goes first), when the
+    #: caller will not try (`inline=False`), and for a duplicate.
+    dispatch_now: bool
+
+
+class Inbox:
+    """Queries on the inbox, each delivery's dispatch state, and refused events."""
+
+    def __init__(self, pool: asyncpg.Pool, max_group: int = MAX_GROUP) -> None:
+        """Use connections from `pool`; commit groups of at most `max_group` deliveries."""
+        self.pool = pool
+        self.commits: Batcher[tuple[NewDelivery, bool], Committed] = Batcher(
+            self._commit_group, max_group
+        )
+        self.marks: Batcher[tuple[int, Status, str | None], bool] = Batcher(
+            self._mark_group, max_group
+        )
+
+    async def commit(self, new: NewDelivery, *, inline: bool = True) -> Committed:
+        """Commit the delivery (with the webhook delivery it came in) unless its event is known.
+
+        Known means its tenant already has its (source, id). Concurrent commits are written
+        together; this returns once the group holding this one is committed.
+        """
+        if new.delivery is not None and new.delivery.body_digest is not None:
+            return await self._commit_alone(new, inline)
+        return await self.commits.submit((new, inline))
+
+    async def _commit_group(self, group: Sequence[tuple[NewDelivery, bool]]) -> list[Committed]:
+        """Write a group in one statement; answer each member (duplicates with the first row)."""
+        firsts: dict[tuple[str, str, str, int], int] = {}
+        for i, (new, _) in enumerate(group):
+            firsts.setdefault((new.tenant, new.source, new.id, new.route), i)
+        unique = [group[i] for i in firsts.values()]
+        columns: list[list[Any]] = [[] for _ in range(17)]
+        for new, inline in unique:
+            sealed = new.delivery
+            values = (
+                new.source,
+                new.id,
+                new.type,
+                new.content_hash,
+                new.event_json,
+                new.correlation_id,
+                new.workflow_id,
+                new.partition_key,
+                INLINE_LEASE if inline else timedelta(0),
+                json.dumps(new.trace_context) if new.trace_context else None,
+                new.tenant,
+                sealed.data if sealed else None,
+                sealed.key_id if sealed else None,
+                new.route,
+                new.trigger,
+                new.payload,
+                new.routing.as_json(),
+            )
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        written = {r["ord"]: r for r in await self.pool.fetch(_COMMIT, *columns)}
+        COMMIT_GROUP.observe(len(unique))
+        answers: list[Committed | None] = [None] * len(group)
+        for ord_, i in enumerate(firsts.values(), start=1):
+            record = written.get(ord_)
+            if record is not None:
+                new, inline = group[i]
+                row = InboxRow.committed(new, record["seq"], record["received_at"])
+                answers[i] = Committed(row, True, inline and not record["waits"])
+        missing = [i for i, answer in enumerate(answers) if answer is None]
+        if missing:  # duplicates: of an event committed before, or of one earlier in the group
+            keys = [(group[i][0].tenant, group[i][0].source, group[i][0].id) for i in missing]
+            found = await self._existing(keys, [group[i][0].route for i in missing])
+            for i, key in zip(missing, keys, strict=True):
+                answers[i] = Committed(found[(*key, group[i][0].route)], False, False)
+        return [answer for answer in answers if answer is not None]
+
+    async def _existing(
+        self, keys: list[tuple[str, str, str]], routes: list[int]
+    ) -> dict[tuple[str, str, str, int], InboxRow]:
+        rows = await self.pool.fetch(
+            _EXISTING,
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            routes,
+        )
+        return {(r.tenant, r.source, r.id, r.route): r for r in map(InboxRow.from_record, rows)}
+
+    async def _commit_alone(self, new: NewDelivery, inline: bool) -> Committed:
+        sealed = new.delivery
+        assert sealed is not None
+        record = await self.pool.fetchrow(
+            _INSERT_ALONE,
+            new.source,
+            new.id,
+            new.type,
+            new.content_hash,
+            new.event_json,
+            new.correlation_id,
+            new.workflow_id,
+            new.partition_key,
+            INLINE_LEASE if inline else timedelta(0),
+            json.dumps(new.trace_context) if new.trace_context else None,
+            new.tenant,
+            sealed.data,
+            sealed.key_id,
+            sealed.body_digest,
+            new.route,
+            new.trigger,
+            new.payload,
+            new.routing.as_json(),
+        )
+        if record is not None:
+            return Committed(InboxRow.committed(new, record[0], record[1]), True, inline)
+        key = (new.tenant, new.source, new.id)
+        found = await self._existing([key], [new.route])
+        return Committed(found[(*key, new.route)], False, False)
+
+    async def with_delivery(
+        self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
+    ) -> tuple[InboxRow, SealedDelivery] | None:
+        """`tenant`'s event and the raw delivery kept with it, if it came as a webhook's."""
+        row = await self.pool.fetchrow(
+            f"SELECT {COLUMNS}, delivery, delivery_key FROM inbox WHERE source = $1 AND id = $2"
+            " AND tenant = $3 AND route = 0 AND delivery IS NOT NULL",
+            source,
+            event_id,
+            tenant,
+        )
+        if row is None:
+            return None
+        sealed = SealedDelivery(row["delivery"], row["delivery_key"])
+        return InboxRow.from_record(row, skip=("delivery", "delivery_key")), sealed
+
+    async def by_body_digest(self, source: str, digest: bytes, tenant: str) -> InboxRow | None:
+        """`tenant`'s event from webhook `source` whose delivery had this body, if one was kept."""
+        row = await self.pool.fetchrow(
+            f"SELECT {COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND body_digest = $3"
+            " AND route = 0",
+            tenant,
+            source,
+            digest,
+        )
+        return InboxRow.from_record(row) if row else None
+
+    async def get(
+        self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
+    ) -> InboxRow | None:
+        """The recorded event of `tenant` with this source and id (its first delivery)."""
+        row = await self.pool.fetchrow(
+            f"SELECT {COLUMNS} FROM inbox WHERE source = $1 AND id = $2 AND tenant = $3"
+            " AND route = 0",
+            source,
+            event_id,
+            tenant,
+        )
+        return InboxRow.from_record(row) if row else None
+
+    async def backlog(self) -> tuple[int, float]:
+        """How many deliveries are queued, and how old in seconds the oldest is."""
+        row = await self.pool.fetchrow(
+            "SELECT count(*) AS depth,"
+            " coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8 AS age"
+            " FROM inbox WHERE status = 'queued'"
+        )
+        assert row is not None
+        return int(row["depth"]), float(row["age"])
+
+    async def waiting(self) -> dict[tuple[str, str], int]:
+        """How many events flow control keeps waiting, per (event type, status)."""
+        rows = await self.pool.fetch(
+            "SELECT type, status, count(*) AS n FROM inbox WHERE status IN ('held', 'debounced',"
+            " 'batched') AND lead_seq IS NULL GROUP BY type, status"
+        )
+        return {(r["type"], r["status"]): int(r["n"]) for r in rows}
+
+    async def requeue(self, seq: int) -> InboxRow | None:
+        """Put a dead-lettered delivery back in the queue for the caller to dispatch now."""
+        row = await self.pool.fetchrow(
+            f"UPDATE inbox SET status = 'queued', next_attempt_at = now() + $2::interval,"
+            f" last_error = NULL WHERE seq = $1 AND status = 'dead_lettered' RETURNING {COLUMNS}",
+            seq,
+            INLINE_LEASE,
+        )
+        return InboxRow.from_record(row) if row else None
+
+    async def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> bool:
+        """Record that the delivery reached its workflow; true if another of its partition waits.
+
+        Marks of concurrent deliveries are written together, one statement per group.
+        """
+        return await self.marks.submit((seq, status, run_id))
+
+    async def _mark_group(self, group: Sequence[tuple[int, Status, str | None]]) -> list[bool]:
+        rows = await self.pool.fetch(
+            _MARK, [g[0] for g in group], [g[1] for g in group], [g[2] for g in group]
+        )
+        waiting = {r["seq"]: bool(r["waiting"]) for r in rows}
+        return [waiting.get(g[0], False) for g in group]
+
+    async def mark_retry(self, seq: int, error: str, delay: timedelta) -> None:
+        """Leave the delivery queued and try again after `delay`."""
+        await self.pool.execute(
+            "UPDATE inbox SET attempts = attempts + 1, last_error = $2,"
+            " next_attempt_at = now() + $3::interval WHERE seq = $1 AND status = 'queued'",
+            seq,
+            error,
+            delay,
+        )
+
+    async def mark_dead(self, row: InboxRow, reason: str, detail: str) -> None:
+        """Give up on dispatching the delivery and keep it as a dead letter for replay."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE inbox SET status = 'dead_lettered', attempts = attempts + 1,"
+                " last_error = $2 WHERE seq = $1",
+                row.seq,
+                detail,
+            )
+            await dead_letters.insert(
+                conn,
+                reason,
+                detail,
+                event=row.event,
+                inbox_seq=row.seq,
+                workflow_id=row.workflow_id,
+                tenant=row.tenant,
+            )
+
+    async def claim_due(self, limit: int, lease: timedelta) -> list[InboxRow]:
+        """Take up to `limit` queued deliveries due now, oldest first, leasing them for `lease`.
+
+        `SKIP LOCKED` lets several gateways share the backlog without taking the same row; of
+        an ordered partition only the oldest queued event is due.
+        """
+        rows = await self.pool.fetch(
+            f"UPDATE inbox SET next_attempt_at = now() + $2::interval WHERE seq IN ("
+            f" SELECT seq FROM inbox q WHERE status = 'queued' AND next_attempt_at <= now()"
+            f" AND {_NO_EARLIER_QUEUED}"
+            f" ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING {COLUMNS}",
+            limit,
+            lease,
+        )
+        return sorted((InboxRow.from_record(r) for r in rows), key=lambda r: r.seq)
+
+    async def unrouted(self, after: int, limit: int) -> list[InboxRow]:
+        """Deliveries committed before routing was kept (no payload) that may still run."""
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM inbox WHERE payload IS NULL AND seq > $1 AND status IN"
+            " ('queued', 'held', 'debounced', 'batched') ORDER BY seq LIMIT $2",
+            after,
+            limit,
+        )
+        return [InboxRow.from_record(r) for r in rows]
+
+    async def set_routing(self, rows: Sequence[tuple[int, str, bytes, str]]) -> None:
+        """Keep the routing found for deliveries committed without it: (seq, trigger, ...)."""
+        await self.pool.executemany(
+            "UPDATE inbox SET trigger = $2, payload = $3, routing = $4::jsonb WHERE seq = $1",
+            rows,
+        )
+
+    async def dead_letter(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        event: dict[str, Any] | None,
+        errors: list[dict[str, Any]] | None = None,
+        tenant: str,
+    ) -> None:
+        """Keep `tenant`'s event that was refused (no route, bad data) with the reason."""
+        async with self.pool.acquire() as conn:
+            await dead_letters.insert(
+                conn, reason, detail, event=event or {}, errors=errors, tenant=tenant
+            )
+
+    async def prune(self, window: timedelta, batch: int) -> int:
+        """Delete up to `batch` delivered rows older than `window`; how many went."""
+        status = await self.pool.execute(_PRUNE, window, batch)
+        return int(status.split()[-1])

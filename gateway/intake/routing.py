@@ -1,0 +1,178 @@
+"""Route once: for one event, every selected trigger and all that its delivery will need.
+
+Intake validates the data once (in the version it is written in, upcast to the newest),
+renders the workflow id, business key, priority and fairness once, tokenizes sensitive
+fields, and serializes the workflow's input once. The inbox keeps the result; dispatch hands
+it to Temporal as it is, and never validates, renders or looks up a schema again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+from pydantic import BaseModel, ValidationError
+
+from gateway.cloudevents.envelope import CloudEvent
+from gateway.inbox.rows import Routing
+from gateway.intake.vault import Vault
+from gateway.problems import FieldError, Problem, field_path
+from sagaway.events import EventMeta
+from sagaway.flow import InvalidPriority
+from sagaway.schemas.marks import sensitive_paths
+from sagaway.schemas.versions import Catalog, SchemaVersion, UnknownSchema
+from sagaway.temporal.summaries import run_summary
+from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
+from sagaway.triggers import Registry, Trigger, UnknownEventType
+
+
+@dataclass(frozen=True)
+class Route:
+    """One delivery of an event: the trigger it goes to and what its start or signal carries."""
+
+    trigger: Trigger
+    workflow_id: str
+    #: The workflow's input as JSON, serialized once (sensitive fields as tokens).
+    payload: bytes
+    routing: Routing
+
+
+@dataclass(frozen=True)
+class Routed:
+    """An event with its routing decision: the event as kept, its data, its deliveries."""
+
+    #: The event as the inbox keeps it (with the vault on, sensitive fields are tokens).
+    event: CloudEvent
+    meta: EventMeta
+    #: The data as validated and upcast (the values the producer sent), for flow keys.
+    data: BaseModel
+    version: SchemaVersion
+    #: Every selected trigger, in declaration order.
+    routes: tuple[Route, ...]
+
+
+class Refused(Problem):
+    """An event no trigger may take: no route, an unknown schema, or data that fails it."""
+
+    @property
+    def kept(self) -> bool:
+        """Whether it is kept as a dead letter: no route and bad data are; an unknown version
+        is the producer's to fix and send again."""
+        return self.slug != "unknown-schema"
+
+
+class Router:
+    """Routes events to the triggers of one app's registry."""
+
+    def __init__(self, registry: Registry, vault: Vault | None = None) -> None:
+        """Route to `registry`'s triggers; with a `vault`, sensitive fields become tokens."""
+        self.registry = registry
+        #: Every version of every event type's data, with the upcasters between them.
+        self.schemas = Catalog(registry)
+        self.vault = vault
+
+    def trigger(self, event_type: str) -> Trigger:
+        """The trigger of `event_type`, or the `no-route` refusal."""
+        try:
+            return self.registry[event_type]
+        except UnknownEventType:
+            raise Refused(
+                "no-route", f"No workflow listens to events of type {event_type!r}."
+            ) from None
+
+    async def route(self, event: CloudEvent, tenant: str, correlation_id: str) -> Routed:
+        """The routing decision for `tenant`'s event, or the `Refused` problem."""
+        trigger = self.trigger(event.type)
+        dataschema = event.attributes.get("dataschema")
+        # The values themselves meet the schema (a token passes any sensitive field's
+        # constraints, so the tokenized data would not tell).
+        data, version = self.validate(event.type, event.data, dataschema)
+        kept, payload_data = event, data
+        model = version.model
+        if self.vault is not None and self.vault.enabled and sensitive_paths(model):
+            tokenized = await self.vault.tokenize_data(tenant, model, event.data)
+            kept = dataclasses.replace(event, data=tokenized)
+            # The workflow's input holds the tokens, read like the plain data was.
+            payload_data, _ = self.validate(event.type, tokenized, dataschema)
+        meta = EventMeta(
+            id=event.id,
+            source=event.source,
+            type=event.type,
+            time=event.time,
+            subject=event.attributes.get("subject"),
+            correlation_id=correlation_id,
+            tenant=tenant,
+        )
+        route = Route(
+            trigger=trigger,
+            # The model renders the workflow id, whose template may name no sensitive field.
+            workflow_id=tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta)),
+            payload=pydantic_core.to_json(payload_data),
+            routing=render_routing(trigger, data, payload_data, meta),
+        )
+        return Routed(kept, meta, data, version, (route,))
+
+    async def as_kept(self, event: CloudEvent, tenant: str) -> CloudEvent:
+        """The event as the inbox keeps it: with the vault on, sensitive fields are tokens.
+
+        Tokens are the same every time, so the kept form of an event sent again hashes the
+        same (a duplicate, not a conflict).
+        """
+        if self.vault is None or not self.vault.enabled:
+            return event
+        if event.type not in self.registry.event_types:
+            return event
+        model = self.schemas.model_for(event.type, event.attributes.get("dataschema"))
+        tokenized = await self.vault.tokenize_data(tenant, model, event.data)
+        return dataclasses.replace(event, data=tokenized)
+
+    def validate(
+        self, event_type: str, data: Any, dataschema: str | None
+    ) -> tuple[BaseModel, SchemaVersion]:
+        """The data read in its version and upcast to the newest, or the refusal saying where."""
+        try:
+            loaded = self.schemas.load(event_type, data, dataschema)
+        except UnknownSchema as err:
+            raise Refused(
+                "unknown-schema",
+                str(err),
+                errors=[FieldError(field="dataschema", message="unknown schema version")],
+            ) from None
+        except ValidationError as err:
+            errors = [
+                FieldError(field=field_path(e["loc"]) or "data", message=e["msg"])
+                for e in err.errors()
+            ]
+            detail = f"The data of {event_type!r} fails its schema in {len(errors)} place(s)."
+            raise Refused("invalid-data", detail, errors=errors) from None
+        return loaded.data, loaded.version
+
+
+def render_routing(
+    trigger: Trigger, data: BaseModel, payload_data: BaseModel, meta: EventMeta
+) -> Routing:
+    """What a delivery's start carries besides its input, rendered once."""
+    flow = trigger.flow
+    priority = None
+    fairness = meta.tenant or DEFAULT_TENANT
+    weight = None
+    if flow is not None:
+        try:  # refused here, not when a held event is released
+            priority = flow.render_priority(data, meta)
+        except InvalidPriority as err:
+            raise Problem(
+                "invalid-data",
+                f"The priority of {meta.type!r} events is 1 (first) to 5: {err}.",
+                errors=[FieldError(field="data", message=str(err))],
+            ) from None
+        fairness = flow.render_fairness(data, meta) or DEFAULT_TENANT
+        weight = flow.fairness_weight
+    return Routing(
+        business_key=trigger.render_business_key(data, meta),
+        priority=priority,
+        fairness_key=fairness,
+        fairness_weight=weight,
+        summary=run_summary(payload_data, meta),
+    )

@@ -1,0 +1,1 @@
+"""Operations: dead-letter replay and saga recovery, inbox retention, the deep health probe."""
