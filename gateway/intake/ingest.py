@@ -143,10 +143,13 @@ class Ingest:
         except Refused as refused:
             if keep_refused and refused.kept:
                 errors = [e.model_dump() for e in refused.errors] if refused.errors else None
+                # Kept as the inbox would keep it: whatever sits at a sensitive path is a token,
+                # valid or not.
+                kept = await self.router.as_kept(event, tenant)
                 await self.inbox.dead_letter(
                     refused.slug,
                     refused.detail,
-                    event=event.as_json(),
+                    event=kept.as_json(),
                     errors=errors,
                     tenant=tenant,
                 )
