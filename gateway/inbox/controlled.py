@@ -15,6 +15,7 @@ import asyncpg
 
 from gateway.database import Conn
 from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, Routing, Status
+from gateway.inbox.store import refusal
 from sagaway.flow import DEFAULT_PRIORITY
 
 _INSERT = (
@@ -64,8 +65,19 @@ async def insert(
     conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
 ) -> InboxRow:
     """Commit a controlled delivery with its flow decision and keys."""
+    try:
+        record = await _insert(conn, new, status, reason, keys, lease)
+    except asyncpg.exceptions.ProgramLimitExceededError as err:
+        raise refusal(err) from None
+    assert record is not None, "a conflict the trigger's lock should have seen"
+    return InboxRow.from_record(record)
+
+
+async def _insert(
+    conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
+) -> asyncpg.Record | None:
     sealed = new.delivery
-    record = await conn.fetchrow(
+    return await conn.fetchrow(
         _INSERT,
         new.source,
         new.id,
@@ -92,8 +104,6 @@ async def insert(
         new.payload,
         new.routing.as_json(),
     )
-    assert record is not None, "a conflict the trigger's lock should have seen"
-    return InboxRow.from_record(record)
 
 
 async def passed(conn: Conn, event_type: str, rate_key: str | None, period: timedelta) -> int:
