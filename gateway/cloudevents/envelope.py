@@ -78,8 +78,25 @@ class CloudEvent:
         value = self.attributes.get("time")
         return attributes.parse_timestamp(value) if value else None
 
-    def content_hash(self) -> bytes:
-        """A digest of everything the producer sent, to tell a true duplicate from a reused id."""
+    def canonical_json(self) -> str:
+        """The event in structured form as one canonical JSON text (keys sorted, no spaces).
+
+        The inbox keeps this text, and its digest tells a true duplicate from a reused id: the
+        event is serialized once.
+        """
+        return json.dumps(self.as_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def content_hash(self, canonical: str | None = None) -> bytes:
+        """A digest of everything the producer sent (of `canonical_json`, if already made)."""
+        text = self.canonical_json() if canonical is None else canonical
+        return hashlib.sha256(text.encode()).digest()
+
+    def same_content(self, digest: bytes) -> bool:
+        """Whether `digest` is this event's content hash, as now made or as made before 010."""
+        return digest == self.content_hash() or digest == self._digest_before_010()
+
+    def _digest_before_010(self) -> bytes:
+        """The digest gateways made before the canonical text was kept (migration 010)."""
         canonical = json.dumps(
             {"attributes": self.attributes, "data": self.data},
             sort_keys=True,

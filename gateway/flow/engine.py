@@ -1,7 +1,11 @@
 """Flow control in the gateway: decide for each event of a controlled trigger, then release.
 
-Every decision about a trigger's events is made under one Postgres advisory lock per trigger
-(event type), in the transaction that commits the event, so gateways sharing an inbox agree:
+Every decision about an event is made under Postgres advisory locks, in the transaction that
+commits it, so gateways sharing an inbox agree. The locks are per key where the controls allow
+it (`locks`): a concurrency limit per key, a singleton, a throttle, a rate limit, a debounce or
+batch window each lock their own key, so events of different keys never wait on each other; a
+concurrency `total` counts every key's runs and locks the whole trigger. The release pass takes
+the same locks, one key at a time:
 
 - at commit (`admit`): dropped (rate limit, singleton skip), debounced, batched, held
   (concurrency, singleton, throttle) or queued to start now;
@@ -133,7 +137,7 @@ class FlowEngine:
             # Dropping for an open run that has in fact closed would lose the event: ask.
             await self.slots.refresh(trigger.event_type, keys.slot or "")
         async with self.pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + new.type)
+            await inbox.lock(conn, locks(trigger, keys))
             existing = await inbox.existing(conn, new)
             if existing is not None:  # a duplicate, whatever was decided about the first
                 return Committed(existing, False, False)
@@ -146,8 +150,8 @@ class FlowEngine:
                 await ledger.record(conn, [entry])
             if verdict.status == "held" and verdict.reason == "singleton":
                 await self._supersede(conn, row)
-            if flow.batch is not None:
-                await self._fire(conn, trigger)  # a full batch goes out now, in this commit
+            if flow.batch is not None:  # a full batch goes out now, in this commit
+                await self._fire(conn, trigger, keys.group)
         if not starts_now:  # one that starts now is counted by its delivery (or as queued)
             metrics.count_decision(new.type, verdict.status)
             self.poke()
@@ -171,11 +175,12 @@ class FlowEngine:
             return Verdict("batched", "batch")
         if keys.slot is not None:
             reason = "singleton" if flow.singleton is not None else "concurrency"
-            occupied = await inbox.occupied(conn, t)
+            total = flow.concurrency.total if flow.concurrency is not None else None
+            # Under a total every key's runs count; else only this key's (its lock's).
+            occupied = await inbox.occupied(conn, t, None if total is not None else keys.slot)
             mine = occupied.get(keys.slot, 0)
             if flow.singleton is not None and flow.singleton.mode == "skip" and mine:
                 return Verdict("dropped", "singleton", f"key {keys.slot!r} has an open run")
-            total = flow.concurrency.total if flow.concurrency is not None else None
             full = mine >= flow.slot_limit or (
                 total is not None and sum(occupied.values()) >= total
             )
@@ -222,16 +227,9 @@ class FlowEngine:
         async with self.pool.acquire() as conn:
             for event_type in await inbox.waiting_types(conn, list(self.controlled)):
                 trigger = self.controlled[event_type]
-                async with conn.transaction():
-                    await conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + trigger.event_type
-                    )
-                    if _flow(trigger).groups is not None:
-                        due = await self._fire(conn, trigger)
-                    else:
-                        due = await self._release_held(conn, trigger)
-                if due is not None and (next_due is None or due < next_due):
-                    next_due = due
+                for due in await self._release_trigger(conn, trigger):
+                    if due is not None and (next_due is None or due < next_due):
+                        next_due = due
             if next_due is not None:
                 wait = (next_due - await inbox.now(conn)).total_seconds()
                 self.next_due = asyncio.get_running_loop().time() + max(wait, 0.0)
@@ -241,16 +239,41 @@ class FlowEngine:
                 await self._replace(conn)
                 await self.slots.watch_open(conn, self._slotted)
 
-    async def _release_held(self, conn: Conn, trigger: Trigger) -> datetime | None:
-        """Release held events in priority then arrival order while slots and budgets allow."""
+    async def _release_trigger(self, conn: Conn, trigger: Trigger) -> list[datetime | None]:
+        """Release what may go of one trigger, a key at a time under the key's locks."""
         flow = _flow(trigger)
         t = trigger.event_type
-        held = await inbox.held(conn, t, HELD_SCAN)
+        dues: list[datetime | None] = []
+        if flow.groups is not None:
+            status = "batched" if flow.batch is not None else "debounced"
+            for group in await inbox.window_groups(conn, t, status):
+                async with conn.transaction():
+                    await inbox.lock(conn, locks(trigger, Keys(group=group["group_key"])))
+                    dues.append(await self._fire(conn, trigger, group["group_key"]))
+            return dues
+        if _whole(flow):
+            async with conn.transaction():
+                await inbox.lock(conn, locks(trigger, Keys()))
+                return [await self._release_held(conn, trigger, None)]
+        for slot, throttle_key in await inbox.held_keys(conn, t):
+            async with conn.transaction():
+                await inbox.lock(conn, locks(trigger, Keys(slot=slot, throttle=throttle_key)))
+                dues.append(await self._release_held(conn, trigger, (slot, throttle_key)))
+        return dues
+
+    async def _release_held(
+        self, conn: Conn, trigger: Trigger, keys: tuple[str | None, str | None] | None
+    ) -> datetime | None:
+        """Release held events (of one key pair, if named) in priority then arrival order while
+        slots and budgets allow."""
+        flow = _flow(trigger)
+        t = trigger.event_type
+        held = await inbox.held(conn, t, HELD_SCAN, keys)
         if not held:
             return None
         occupied: dict[str, int] = {}
         if flow.slot_key is not None:
-            occupied = await inbox.occupied(conn, t)
+            occupied = await inbox.occupied(conn, t, keys[0] if keys else None)
         total_open = sum(occupied.values())
         total = flow.concurrency.total if flow.concurrency is not None else None
         tats: dict[str, datetime] = {}
@@ -294,9 +317,9 @@ class FlowEngine:
             self.wake()
         return next_due
 
-    async def _fire(self, conn: Conn, trigger: Trigger) -> datetime | None:
-        """Every due window of `trigger` becomes a run; when its next window is due."""
-        next_due, fired = await windows.fire(conn, trigger)
+    async def _fire(self, conn: Conn, trigger: Trigger, group: str | None) -> datetime | None:
+        """Every due window of `trigger`'s key `group` becomes a run; when its next is due."""
+        next_due, fired = await windows.fire(conn, trigger, group)
         if fired:
             self.wake()
         return next_due
@@ -323,17 +346,16 @@ class FlowEngine:
                     continue
             self._cancelled.add(run)
             async with conn.transaction():
-                # Under the trigger's lock, as commits are: the replacement is the newest event
-                # of the key not dropped (a newer one may have replaced the one held before).
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext($1))", _LOCK + target["type"]
-                )
+                # Under the key's lock, as commits are: the replacement is the newest event of
+                # the key not dropped (a newer one may have replaced the one held before).
+                trigger = self.controlled[target["type"]]
+                await inbox.lock(conn, locks(trigger, Keys(slot=target["slot_key"])))
                 await ledger.record_replaced(
                     conn, target["seq"], target["type"], target["slot_key"]
                 )
             metrics.count_decision(target["type"], "replaced")
             log.info("replacing %s (run %s): cancellation requested", run[0], run[1])
-            self.slots.watch(*run)
+            await self.slots.watch(run)
 
     # -- after a delivery --------------------------------------------------------------------
 
@@ -344,7 +366,7 @@ class FlowEngine:
             return
         flow = _flow(trigger)
         if flow.slot_key is not None:
-            self.slots.watch(row.workflow_id, run_id)
+            await self.slots.watch((row.workflow_id, run_id))
         if flow.groups is not None:
             await inbox.window_delivered(self.pool, row.seq, run_id)
 
@@ -359,6 +381,32 @@ class FlowEngine:
     def _freed(self, workflow_id: str, run_id: str) -> None:
         self._cancelled.discard((workflow_id, run_id))
         self.poke()
+
+
+def locks(trigger: Trigger, keys: Keys) -> list[str]:
+    """The advisory locks a decision about an event of `keys` takes (`inbox.lock`)."""
+    prefix = _LOCK + trigger.event_type
+    if _whole(_flow(trigger)):
+        return [prefix]
+    named = [
+        (kind, value)
+        for kind, value in (
+            ("rate", keys.rate),
+            ("group", keys.group),
+            ("slot", keys.slot),
+            ("throttle", keys.throttle),
+        )
+        if value is not None
+    ]
+    # Keys are the controls' own: two controls with equal key values lock apart.
+    return [f"{prefix}\x1f{kind}\x1f{value}" for kind, value in named] or [prefix]
+
+
+def _whole(flow: FlowControl) -> bool:
+    """Whether a decision spans the trigger's keys: a concurrency `total` counts every key's
+    runs; a throttle over slotted events spends one budget across slot keys, best first."""
+    total = flow.concurrency is not None and flow.concurrency.total is not None
+    return total or (flow.slot_key is not None and flow.throttle is not None)
 
 
 def _waits_as(flow: FlowControl) -> str | None:

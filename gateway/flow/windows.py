@@ -24,16 +24,19 @@ from sagaway.triggers import Trigger
 log = logging.getLogger("sagaway.gateway.flow")
 
 
-async def fire(conn: Conn, trigger: Trigger) -> tuple[datetime | None, int]:
-    """Turn every due window of `trigger` into one run: when the next is due, how many went.
+async def fire(
+    conn: Conn, trigger: Trigger, group: str | None = None
+) -> tuple[datetime | None, int]:
+    """Turn every due window of `trigger` (of key `group`, if named) into one run: when the
+    next is due, how many went.
 
-    Called under the trigger's advisory lock.
+    Called under the advisory lock of the window's key (`FlowEngine.locks`).
     """
     flow = trigger.flow
     assert flow is not None and flow.groups is not None
     t = trigger.event_type
     status = "batched" if flow.batch is not None else "debounced"
-    groups = await inbox.window_groups(conn, t, status)
+    groups = await inbox.window_groups(conn, t, status, group)
     next_due: datetime | None = None
     fired = 0
     for g in groups:

@@ -15,6 +15,7 @@ import asyncpg
 
 from gateway.database import Conn
 from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, Routing, Status
+from gateway.inbox.store import refusal
 from sagaway.flow import DEFAULT_PRIORITY
 
 _INSERT = (
@@ -28,8 +29,8 @@ _INSERT = (
 )
 _OCCUPIED = (
     "SELECT slot_key, count(DISTINCT workflow_id) AS n FROM inbox WHERE type = $1"
-    " AND slot_key IS NOT NULL AND closed_at IS NULL AND status IN ('queued', 'started')"
-    " GROUP BY slot_key"
+    " AND slot_key IS NOT NULL AND ($2::text IS NULL OR slot_key = $2) AND closed_at IS NULL"
+    " AND status IN ('queued', 'started') GROUP BY slot_key"
 )
 _FREE = (
     "UPDATE inbox SET closed_at = now() WHERE workflow_id = $1 AND run_id = $2"
@@ -64,8 +65,19 @@ async def insert(
     conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
 ) -> InboxRow:
     """Commit a controlled delivery with its flow decision and keys."""
+    try:
+        record = await _insert(conn, new, status, reason, keys, lease)
+    except asyncpg.exceptions.ProgramLimitExceededError as err:
+        raise refusal(err) from None
+    assert record is not None, "a conflict the trigger's lock should have seen"
+    return InboxRow.from_record(record)
+
+
+async def _insert(
+    conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
+) -> asyncpg.Record | None:
     sealed = new.delivery
-    record = await conn.fetchrow(
+    return await conn.fetchrow(
         _INSERT,
         new.source,
         new.id,
@@ -92,8 +104,6 @@ async def insert(
         new.payload,
         new.routing.as_json(),
     )
-    assert record is not None, "a conflict the trigger's lock should have seen"
-    return InboxRow.from_record(record)
 
 
 async def passed(conn: Conn, event_type: str, rate_key: str | None, period: timedelta) -> int:
@@ -108,9 +118,22 @@ async def passed(conn: Conn, event_type: str, rate_key: str | None, period: time
     return count
 
 
-async def occupied(conn: Conn, event_type: str) -> dict[str, int]:
-    """Open runs per slot key of `event_type` (a run is open until seen closed)."""
-    return {r["slot_key"]: int(r["n"]) for r in await conn.fetch(_OCCUPIED, event_type)}
+async def lock(conn: Conn, names: Sequence[str]) -> None:
+    """Take the advisory locks `names` for this transaction, in one global order (no deadlock).
+
+    The order is the locks' own numbers, so two names that hash alike are one lock.
+    """
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtext(k) AS h"
+        " FROM unnest($1::text[]) AS k ORDER BY h) AS locks ORDER BY h",
+        list(names),
+    )
+
+
+async def occupied(conn: Conn, event_type: str, slot: str | None = None) -> dict[str, int]:
+    """Open runs per slot key of `event_type`, or of its key `slot` alone (open until seen
+    closed)."""
+    return {r["slot_key"]: int(r["n"]) for r in await conn.fetch(_OCCUPIED, event_type, slot)}
 
 
 async def held_ahead(
@@ -152,17 +175,34 @@ async def waiting_types(conn: Conn, event_types: Sequence[str]) -> list[str]:
     return [r["type"] for r in rows]
 
 
-async def held(conn: Conn, event_type: str, limit: int) -> list[asyncpg.Record]:
-    """Held events of a type, best first (priority, then arrival), locked: seq, keys, reason."""
+async def held(
+    conn: Conn, event_type: str, limit: int, keys: tuple[str | None, str | None] | None = None
+) -> list[asyncpg.Record]:
+    """Held events of a type (of one (slot, throttle) key pair, if named), best first (priority,
+    then arrival), locked: seq, keys, reason."""
     return await conn.fetch(
         "SELECT seq, slot_key, throttle_key, reason FROM inbox WHERE type = $1"
-        " AND status = 'held' AND lead_seq IS NULL"
+        " AND status = 'held' AND lead_seq IS NULL AND (NOT $3 OR (slot_key IS NOT DISTINCT"
+        " FROM $4 AND throttle_key IS NOT DISTINCT FROM $5))"
         # The order of the `inbox_waiting` index (migration 007).
         f" ORDER BY coalesce(priority, {DEFAULT_PRIORITY}), seq"
         " LIMIT $2 FOR UPDATE",
         event_type,
         limit,
+        keys is not None,
+        keys[0] if keys else None,
+        keys[1] if keys else None,
     )
+
+
+async def held_keys(conn: Conn, event_type: str) -> list[tuple[str | None, str | None]]:
+    """Each (slot key, throttle key) pair that has events of a type held."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT slot_key, throttle_key FROM inbox WHERE type = $1 AND status = 'held'"
+        " AND lead_seq IS NULL",
+        event_type,
+    )
+    return [(r["slot_key"], r["throttle_key"]) for r in rows]
 
 
 async def release(conn: Conn, seqs: list[int]) -> None:
@@ -186,14 +226,18 @@ async def replaceable(conn: Conn, event_types: Sequence[str]) -> list[asyncpg.Re
     )
 
 
-async def window_groups(conn: Conn, event_type: str, status: str) -> list[asyncpg.Record]:
-    """Each waiting window of a type: group key, first and last arrival, size, and now."""
+async def window_groups(
+    conn: Conn, event_type: str, status: str, group: str | None = None
+) -> list[asyncpg.Record]:
+    """Each waiting window of a type (or the one of key `group`): group key, first and last
+    arrival, size, and now."""
     return await conn.fetch(
         "SELECT group_key, min(received_at) AS first, max(received_at) AS last,"
         " count(*) AS n, now() AS now FROM inbox WHERE type = $1 AND status = $2"
-        " AND lead_seq IS NULL GROUP BY group_key",
+        " AND lead_seq IS NULL AND ($3::text IS NULL OR group_key = $3) GROUP BY group_key",
         event_type,
         status,
+        group,
     )
 
 

@@ -17,10 +17,16 @@ R = TypeVar("R")
 
 
 class Batcher(Generic[T, R]):
-    """Hands each group of submitted items to `write`, which answers one result per item."""
+    """Hands each group of submitted items to `write`, which answers one result per item.
+
+    A result that is an exception is raised to its item's caller alone; an exception `write`
+    raises reaches every caller of the group.
+    """
 
     def __init__(
-        self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_size: int = 256
+        self,
+        write: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
+        max_size: int = 256,
     ) -> None:
         """Write groups of at most `max_size` with `write`."""
         self.write = write
@@ -57,7 +63,11 @@ class Batcher(Generic[T, R]):
                 self.groups += 1
                 self.items += len(group)
                 for (_, future), result in zip(group, results, strict=True):
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
                         future.set_result(result)
         finally:
             self._writer = None

@@ -15,8 +15,10 @@ from typing import Any
 
 import asyncpg
 
+from gateway.database import POSTGRES_DOWN
 from gateway.inbox.groups import Batcher
 from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, SealedDelivery, Status
+from gateway.problems import FieldError, Problem
 from gateway.telemetry.metrics import COMMIT_GROUP
 from sagaway.store import dead_letters
 from sagaway.tenancy import DEFAULT_TENANT
@@ -70,6 +72,18 @@ _PRUNE = (
 )
 
 
+def refusal(err: asyncpg.PostgresError) -> BaseException:
+    """What a member's request hears when the database refused its row alone."""
+    if isinstance(err, asyncpg.exceptions.ProgramLimitExceededError):
+        # A value over the unique index's size (about 2,700 bytes of tenant, source and id).
+        return Problem(
+            "invalid-envelope",
+            "The event's source and id together are too long for the inbox to keep; shorten them.",
+            errors=[FieldError(field="id", message="too long, with the source")],
+        )
+    return err
+
+
 @dataclass(frozen=True)
 class Committed:
     """A delivery after its commit: the row, whether it is new, whether to dispatch it now."""
@@ -104,8 +118,32 @@ class Inbox:
             return await self._commit_alone(new, inline)
         return await self.commits.submit((new, inline))
 
-    async def _commit_group(self, group: Sequence[tuple[NewDelivery, bool]]) -> list[Committed]:
-        """Write a group in one statement; answer each member (duplicates with the first row)."""
+    async def _commit_group(
+        self, group: Sequence[tuple[NewDelivery, bool]]
+    ) -> list[Committed | BaseException]:
+        """Write a group in one statement; answer each member (duplicates with the first row).
+
+        A group the database refuses for one member's sake (a value over an index's size, say)
+        is written again one member at a time, so that member's request alone fails.
+        """
+        try:
+            return list(await self._write_group(group))
+        except asyncpg.PostgresError as err:
+            if isinstance(err, POSTGRES_DOWN):
+                raise
+            if len(group) == 1:
+                return [refusal(err)]
+        answers: list[Committed | BaseException] = []
+        for member in group:
+            try:
+                answers.extend(await self._write_group([member]))
+            except asyncpg.PostgresError as err:
+                if isinstance(err, POSTGRES_DOWN):
+                    raise
+                answers.append(refusal(err))
+        return answers
+
+    async def _write_group(self, group: Sequence[tuple[NewDelivery, bool]]) -> list[Committed]:
         firsts: dict[tuple[str, str, str, int], int] = {}
         for i, (new, _) in enumerate(group):
             firsts.setdefault((new.tenant, new.source, new.id, new.route), i)
@@ -166,7 +204,20 @@ class Inbox:
     async def _commit_alone(self, new: NewDelivery, inline: bool) -> Committed:
         sealed = new.delivery
         assert sealed is not None
-        record = await self.pool.fetchrow(
+        try:
+            record = await self._insert_alone(new, inline, sealed)
+        except asyncpg.exceptions.ProgramLimitExceededError as err:
+            raise refusal(err) from None
+        if record is not None:
+            return Committed(InboxRow.committed(new, record[0], record[1]), True, inline)
+        key = (new.tenant, new.source, new.id)
+        found = await self._existing([key], [new.route])
+        return Committed(found[(*key, new.route)], False, False)
+
+    async def _insert_alone(
+        self, new: NewDelivery, inline: bool, sealed: SealedDelivery
+    ) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(
             _INSERT_ALONE,
             new.source,
             new.id,
@@ -187,11 +238,6 @@ class Inbox:
             new.payload,
             new.routing.as_json(),
         )
-        if record is not None:
-            return Committed(InboxRow.committed(new, record[0], record[1]), True, inline)
-        key = (new.tenant, new.source, new.id)
-        found = await self._existing([key], [new.route])
-        return Committed(found[(*key, new.route)], False, False)
 
     async def with_delivery(
         self, source: str, event_id: str, tenant: str = DEFAULT_TENANT

@@ -76,7 +76,7 @@ async def dry_run(ingest: Ingest, event: CloudEvent, tenant: str = DEFAULT_TENAN
     result.workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(loaded.data, meta))
     # With a vault the inbox holds tokenized data, so only a plain inbox can compare content.
     same = recorded is None or (ingest.router.vault is not None and ingest.router.vault.enabled)
-    if not same and recorded is not None and recorded.content_hash != event.content_hash():
+    if not same and recorded is not None and not event.same_content(recorded.content_hash):
         result.problem = "content-conflict"
         return result
     result.valid = True

@@ -9,7 +9,6 @@ is the committed row; the API layer makes the HTTP answer of it.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 import uuid
@@ -101,7 +100,7 @@ class Ingest:
         dead letter, which is kept already). A webhook's raw `delivery` is committed with it.
         """
         label = metrics.type_label(event.type, event.type in self.router.registry.event_types)
-        metrics.EVENTS_RECEIVED.labels(label).inc()
+        metrics.child(metrics.EVENTS_RECEIVED, label).inc()
         log_fields.event_id.set(event.id)
         with spans.ingest_span(event) as span:
             try:
@@ -116,11 +115,12 @@ class Ingest:
             except Problem as problem:
                 problem.counted = True
                 metrics.count_rejected(label, problem.slug)
-                TENANT_EVENTS.labels(tenant, problem.slug).inc()
+                metrics.child(TENANT_EVENTS, tenant, problem.slug).inc()
                 tracing.mark_error(span, problem.slug)
                 raise
         metrics.count_accept(label, duplicate=accepted.duplicate)
-        TENANT_EVENTS.labels(tenant, "duplicate" if accepted.duplicate else "accepted").inc()
+        outcome = "duplicate" if accepted.duplicate else "accepted"
+        metrics.child(TENANT_EVENTS, tenant, outcome).inc()
         return accepted
 
     async def _accept(
@@ -172,7 +172,9 @@ class Ingest:
                 committed = await self.inbox.commit(new, inline=inline)
         row = committed.row
         if not committed.new:
-            if row.content_hash != new.content_hash:
+            if row.content_hash != new.content_hash and not routed.event.same_content(
+                row.content_hash
+            ):
                 raise Problem(
                     "content-conflict",
                     f"Event {event.id!r} from {event.source!r} was accepted before with other "
@@ -204,13 +206,13 @@ class Ingest:
 def new_delivery(routed: Routed, delivery: SealedDelivery | None) -> NewDelivery:
     """The inbox row of an event's first route."""
     event, meta, route = routed.event, routed.meta, routed.routes[0]
-    structured = event.as_json()
+    canonical = event.canonical_json()
     return NewDelivery(
         source=event.source,
         id=event.id,
         type=event.type,
-        content_hash=event.content_hash(),
-        event_json=json.dumps(structured, separators=(",", ":"), ensure_ascii=False),
+        content_hash=event.content_hash(canonical),
+        event_json=canonical,
         correlation_id=meta.correlation_id,
         workflow_id=route.workflow_id,
         tenant=meta.tenant or DEFAULT_TENANT,
@@ -222,7 +224,7 @@ def new_delivery(routed: Routed, delivery: SealedDelivery | None) -> NewDelivery
             correlation_id=meta.correlation_id, event_id=event.id, workflow_id=route.workflow_id
         ),
         delivery=delivery,
-        event=structured,
+        event=event.as_json(),
     )
 
 

@@ -17,7 +17,8 @@ CREATE UNIQUE INDEX inbox_body_digest ON inbox (tenant, source, body_digest)
     WHERE body_digest IS NOT NULL AND route = 0;
 
 -- One group of new deliveries, committed in one statement (`gateway/inbox/commit.py`): the
--- group's partitions are locked first, in one order (no deadlock between gateways), so each
+-- group's partitions are locked first, in the order of the locks' numbers (no deadlock between
+-- gateways, whatever else they lock), so each
 -- insert below sees every earlier event of its partitions (a volatile function's statements
 -- take a fresh snapshot). A delivery waits (due now, for the loop) when an earlier event of
 -- its partition is still queued, in the table or earlier in the group; the others are leased
@@ -31,8 +32,10 @@ CREATE FUNCTION inbox_commit(
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext(k))
-        FROM (SELECT DISTINCT k FROM unnest(p_partition) AS k WHERE k IS NOT NULL ORDER BY k) AS keys;
+    PERFORM pg_advisory_xact_lock(h)
+        FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(p_partition) AS k
+              WHERE k IS NOT NULL ORDER BY h) AS keys
+        ORDER BY h;
     RETURN QUERY
     WITH input AS (
         SELECT * FROM unnest(p_source, p_id, p_type, p_hash, p_event, p_correlation, p_workflow,

@@ -7,9 +7,10 @@ from Postgres (`gateway/routes/metrics.py`).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 if TYPE_CHECKING:  # annotations only: the inbox reports to the metrics, not the reverse
     from gateway.inbox.rows import InboxRow, Status
@@ -94,6 +95,19 @@ EVENTS_DEPRECATED_SCHEMA = Counter(
 )
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+_children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
+
+
+def child(metric: M, *labels: str) -> M:
+    """The metric's child for `labels`, looked up once (`labels()` takes a lock every call)."""
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return cast(M, found)
+
+
 def count_deprecated_schema(event_type: str, version: int) -> None:
     """Count an event written in a deprecated schema version (its producer should move on)."""
     EVENTS_DEPRECATED_SCHEMA.labels(event_type, str(version)).inc()
@@ -106,29 +120,29 @@ def type_label(event_type: str, routed: bool) -> str:
 
 def count_accept(event_type: str, *, duplicate: bool) -> None:
     """Count an event committed now (or seen before)."""
-    (EVENTS_DUPLICATE if duplicate else EVENTS_ACCEPTED).labels(event_type).inc()
+    child(EVENTS_DUPLICATE if duplicate else EVENTS_ACCEPTED, event_type).inc()
 
 
 def count_rejected(event_type: str, reason: str) -> None:
     """Count an event refused with the problem `reason`."""
-    EVENTS_REJECTED.labels(event_type, reason).inc()
+    child(EVENTS_REJECTED, event_type, reason).inc()
 
 
 def count_unread(reason: str) -> None:
     """Count an event refused before it could be read or routed (no type to label it with)."""
-    EVENTS_RECEIVED.labels(UNKNOWN).inc()
+    child(EVENTS_RECEIVED, UNKNOWN).inc()
     count_rejected(UNKNOWN, reason)
 
 
 def count_decision(event_type: str, decision: str, n: int = 1) -> None:
     """Count `n` decisions of one kind about events of a routed type."""
-    EVENT_DECISIONS.labels(event_type, decision).inc(n)
+    child(EVENT_DECISIONS, event_type, decision).inc(n)
 
 
 def observe_dispatch(row: InboxRow, status: Status, seconds: float) -> None:
     """Count one dispatch attempt; a delivery also observes the lag since the commit."""
-    DISPATCH_SECONDS.labels(row.type, status).observe(seconds)
+    child(DISPATCH_SECONDS, row.type, status).observe(seconds)
     count_decision(row.type, status)
     if status in ("started", "signaled"):
         lag = (datetime.now(UTC) - row.received_at).total_seconds()
-        DISPATCH_LAG_SECONDS.labels(row.type).observe(max(lag, 0.0))
+        child(DISPATCH_LAG_SECONDS, row.type).observe(max(lag, 0.0))

@@ -198,7 +198,7 @@ async def check(
         data = parse_json(raw.body)
         again = to_event(webhook, verified or Verified(event_id, None), raw.headers, raw.body, data)
         as_kept = await ingest.as_kept(again, tenant)
-        matches = as_kept.id == event_id and as_kept.content_hash() == row.content_hash
+        matches = as_kept.id == event_id and as_kept.same_content(row.content_hash)
     except Problem:
         matches = False
     return DeliveryCheck(

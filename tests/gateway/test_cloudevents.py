@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -104,6 +106,23 @@ def test_content_hash_ignores_key_order_but_not_values() -> None:
     b = envelope.from_structured(dict(reversed(list(VALID.items()))))
     c = envelope.from_structured({**VALID, "data": {"a": 2}})
     assert a.content_hash() == b.content_hash() != c.content_hash()
+
+
+def test_an_event_kept_before_the_canonical_text_is_still_the_same_content() -> None:
+    event = envelope.from_structured(dict(VALID))
+    # How the digest was made before the inbox kept the canonical text (migration 010).
+    before = hashlib.sha256(
+        json.dumps(
+            {"attributes": event.attributes, "data": event.data},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
+    ).digest()
+    assert before != event.content_hash()
+    assert event.same_content(before) and event.same_content(event.content_hash())
+    assert not envelope.from_structured({**VALID, "data": {"a": 2}}).same_content(before)
+    assert json.loads(event.canonical_json()) == event.as_json()
 
 
 def test_batch_validates_each_event_alone() -> None:

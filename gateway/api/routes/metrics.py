@@ -24,6 +24,7 @@ from gateway.telemetry.metrics import (
     OLDEST_QUEUED_AGE,
     REQUEST_SECONDS,
     SCRAPE_ERRORS,
+    child,
     count_unread,
 )
 
@@ -93,7 +94,7 @@ class RequestTimer:
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "(unmatched)"
-            REQUEST_SECONDS.labels(scope["method"], path, str(status)).observe(
+            child(REQUEST_SECONDS, scope["method"], path, str(status)).observe(
                 time.perf_counter() - started
             )
 

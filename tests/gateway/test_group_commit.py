@@ -1,0 +1,117 @@
+"""Group commit: concurrent deliveries written in one statement, each answered for itself."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from gateway import migrations
+from gateway.cloudevents import envelope
+from gateway.inbox.rows import NewDelivery, Routing
+from gateway.inbox.store import Committed, Inbox
+from gateway.problems import Problem
+from tests.helpers import post
+from tests.stack import order_event
+
+#: Over the unique index's size (about 2,700 bytes of tenant, source and id together).
+TOO_LONG_ID = secrets.token_hex(1500)  # random: a repeated letter compresses below the bound
+
+
+def delivery(event_id: str, *, partition: str | None = None) -> NewDelivery:
+    """An order event's delivery as intake would commit it (its routing does not matter here)."""
+    event = envelope.from_structured({**order_event(), "id": event_id})
+    canonical = event.canonical_json()
+    return NewDelivery(
+        source=event.source,
+        id=event.id,
+        type=event.type,
+        content_hash=event.content_hash(canonical),
+        event_json=canonical,
+        correlation_id="c",
+        workflow_id=partition or f"order-{event_id[:40]}",
+        tenant="default",
+        trigger="OrderFulfillment/order.placed",
+        payload=b"{}",
+        routing=Routing(),
+        partition_key=partition,
+    )
+
+
+@pytest.fixture
+async def inbox(own_database_url: str) -> AsyncIterator[Inbox]:
+    """An inbox on a database of its own."""
+    pool = await asyncpg.create_pool(own_database_url, min_size=1, max_size=4)
+    assert pool is not None
+    async with pool.acquire() as conn:
+        await migrations.migrate(conn)
+    yield Inbox(pool)
+    await pool.close()
+
+
+async def test_concurrent_deliveries_are_written_together_in_arrival_order(inbox: Inbox) -> None:
+    ids = [uuid.uuid4().hex for _ in range(40)]
+    answers = await asyncio.gather(*(inbox.commit(delivery(i)) for i in ids))
+    assert all(a.new and a.dispatch_now for a in answers)
+    # All were submitted before the writer ran: one statement for the forty.
+    assert (inbox.commits.groups, inbox.commits.items) == (1, 40)
+    seqs = [a.row.seq for a in answers]
+    assert seqs == sorted(seqs)
+    rows = await inbox.pool.fetch("SELECT id FROM inbox ORDER BY seq")
+    assert [r["id"] for r in rows] == ids
+
+
+async def test_a_duplicate_in_the_same_group_is_answered_with_the_first(inbox: Inbox) -> None:
+    first, again = await asyncio.gather(
+        inbox.commit(delivery("same")), inbox.commit(delivery("same"))
+    )
+    assert first.new and not again.new and not again.dispatch_now
+    assert again.row.seq == first.row.seq
+    later = await inbox.commit(delivery("same"))
+    assert (later.new, later.row.seq) == (False, first.row.seq)
+
+
+async def test_an_ordered_partition_waits_behind_its_earlier_event_in_the_group(
+    inbox: Inbox,
+) -> None:
+    a, b, other = await asyncio.gather(
+        inbox.commit(delivery("p-1", partition="order-p")),
+        inbox.commit(delivery("p-2", partition="order-p")),
+        inbox.commit(delivery("q-1", partition="order-q")),
+    )
+    # The first of each partition is the request's to start; the second waits for the loop.
+    assert (a.dispatch_now, b.dispatch_now, other.dispatch_now) == (True, False, True)
+    assert b.row.seq > a.row.seq
+
+
+async def test_a_member_the_database_refuses_fails_alone(inbox: Inbox) -> None:
+    answers = await asyncio.gather(
+        *(inbox.commit(delivery(i)) for i in ("ok-1", TOO_LONG_ID, "ok-2")),
+        return_exceptions=True,
+    )
+    ok_1, refused, ok_2 = answers
+    assert isinstance(ok_1, Committed) and ok_1.new
+    assert isinstance(ok_2, Committed) and ok_2.new
+    assert isinstance(refused, Problem) and refused.slug == "invalid-envelope"
+    assert await inbox.pool.fetchval("SELECT count(*) FROM inbox") == 2
+
+
+async def test_an_id_too_long_to_keep_is_a_400_alone_or_in_a_batch(
+    gateway: httpx.AsyncClient,
+) -> None:
+    alone = await post(gateway, {**order_event(), "id": TOO_LONG_ID})
+    assert alone.status_code == 400, alone.text
+    assert alone.json()["type"].endswith("/invalid-envelope")
+    good = order_event()
+    batch = await gateway.post(
+        "/events",
+        json=[{**order_event(), "id": TOO_LONG_ID}, good],
+        headers={"Content-Type": "application/cloudevents-batch+json"},
+    )
+    assert batch.status_code == 207, batch.text
+    assert [item["status"] for item in batch.json()] == [400, 202]
