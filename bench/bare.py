@@ -2,8 +2,9 @@
 
 It doubles as the OTLP/HTTP sink the tracing layer exports to.
 
-Served by uvicorn with the gateway's options, so the gap to the gateway is the accept path
-itself (validation, inbox commit, dispatch) and not the server.
+Served by uvicorn with the gateway's options (`bench/serve.py`: h11, uvloop, the same
+keep-alive), so the gap to the gateway is the accept path itself (validation, inbox commit,
+dispatch) and not the server.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import json
 import sys
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from bench.serve import serve
 
 
 def create_app() -> FastAPI:
@@ -42,6 +44,4 @@ def create_app() -> FastAPI:
 
 
 if __name__ == "__main__":
-    uvicorn.run(
-        create_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False
-    )
+    serve(create_app(), int(sys.argv[1]))

@@ -110,6 +110,8 @@ class Sample:
     ok: bool
     events: int
     error: str = ""
+    #: Which concurrent user ran it.
+    user: int = 0
 
     @property
     def ended(self) -> float:
@@ -120,19 +122,32 @@ class Sample:
 Operation = Callable[[int, int], Awaitable[Done]]
 
 
-async def closed_loop(op: Operation, *, concurrency: int, duration: float) -> list[Sample]:
+async def closed_loop(
+    op: Operation,
+    *,
+    concurrency: int,
+    duration: float,
+    min_ops: int = 0,
+    limit: float | None = None,
+) -> list[Sample]:
     """Run `op(user, n)` from `concurrency` users, each starting its next as one ends.
 
     `n` is unique across every loop of the process, so operations may build ids from it.
 
-    Users stop starting new operations after `duration` seconds; the ones in flight finish
-    (and count) so no operation is cut in half.
+    A user stops starting new operations once `duration` seconds have passed and it has
+    completed `min_ops` operations (or `limit` seconds have passed, if given); the ones in
+    flight finish (and count) so no operation is cut in half.
     """
     samples: list[Sample] = []
-    deadline = time.monotonic() + duration
+    began = time.monotonic()
+    deadline = began + duration
+    cutoff = began + limit if limit is not None else None
 
     async def user(index: int) -> None:
-        while time.monotonic() < deadline:
+        done_ops = 0
+        while time.monotonic() < deadline or done_ops < min_ops:
+            if cutoff is not None and time.monotonic() >= cutoff:
+                break
             started = time.time()
             try:
                 done = await op(index, next(_SEQUENCE))
@@ -140,8 +155,9 @@ async def closed_loop(op: Operation, *, concurrency: int, duration: float) -> li
                 done = Done(ok=False, error=f"{type(err).__name__}: {str(err)[:80]}")
             end = done.ended if done.ended is not None else time.time()
             samples.append(
-                Sample(started, max(0.0, end - started), done.ok, done.events, done.error)
+                Sample(started, max(0.0, end - started), done.ok, done.events, done.error, index)
             )
+            done_ops += 1
 
     await asyncio.gather(*(user(i) for i in range(concurrency)))
     return samples

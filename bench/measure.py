@@ -11,6 +11,31 @@ import psutil
 
 from bench.driver import Sample
 
+#: Latency figures and their quantiles.
+QUANTILES = {"p50": 0.5, "p99": 0.99}
+#: Process names (as the stack and the meter know them) to the part they play.
+ROLES = (
+    ("-gw-", "gateway"),
+    ("peer", "gateway"),
+    ("bare", "gateway"),
+    ("dispatcher", "dispatcher"),
+    ("worker", "worker"),
+    ("temporal", "temporal"),
+    ("postgres", "postgres"),
+    ("services", "services"),
+    ("driver", "driver"),
+)
+
+
+def role(name: str) -> str:
+    """The part a metered process plays: gateway, worker, temporal, postgres, ..."""
+    return next((part for key, part in ROLES if key in name), name)
+
+
+def spread(base: list[float], ours: list[float]) -> list[float]:
+    """Per-round ratios ours/base of rounds measured side by side (pairs by position)."""
+    return [o / b for b, o in zip(base, ours, strict=False) if b > 0]
+
 
 def percentile(sorted_values: list[float], q: float) -> float:
     """The `q`-quantile (0..1) of already sorted values, by nearest rank; 0 when empty."""
@@ -29,6 +54,10 @@ class Round:
     samples: list[Sample]
     wall: float
     cpu: dict[str, float] = field(default_factory=dict)
+    #: Postgres WAL written during the round (the whole cluster), in bytes.
+    wal_bytes: int = 0
+    #: Concurrent users the round ran with.
+    users: int = 0
 
     @property
     def events(self) -> int:
@@ -44,6 +73,20 @@ class Round:
     def throughput(self) -> float:
         """Successful events per second of the round's wall time."""
         return self.events / self.wall if self.wall > 0 else 0.0
+
+    @property
+    def fewest_ops(self) -> int:
+        """Operations completed by the user that completed the fewest."""
+        counts = Counter(s.user for s in self.samples)
+        return min((counts[user] for user in range(self.users)), default=0)
+
+    def p(self, q: float) -> float:
+        """This round's latency quantile in milliseconds."""
+        return percentile(sorted(s.latency for s in self.samples if s.ok), q) * 1000
+
+    def value(self, what: str) -> float:
+        """`throughput` (events/s) or a latency quantile (`p50`, `p99`, ms) of this round."""
+        return self.throughput if what == "throughput" else self.p(QUANTILES[what])
 
 
 @dataclass
@@ -80,7 +123,7 @@ class Series:
         return dict(kinds.most_common(5))
 
     def p(self, q: float) -> float:
-        """Latency quantile in milliseconds."""
+        """Latency quantile in milliseconds, over every round."""
         return percentile(self.latencies, q) * 1000
 
     def cpu_share(self) -> dict[str, float]:
@@ -97,6 +140,22 @@ class Series:
             n: 1000 * sum(r.cpu.get(n, 0.0) for r in self.rounds) / events if events else 0.0
             for n in sorted(names)
         }
+
+    def cpu_ms_per_event_by_role(self) -> dict[str, float]:
+        """CPU milliseconds per successful event, summed by the part each process plays."""
+        out: dict[str, float] = {}
+        for name, ms in self.cpu_ms_per_event().items():
+            out[role(name)] = out.get(role(name), 0.0) + ms
+        return {k: round(v, 3) for k, v in sorted(out.items())}
+
+    def wal_bytes_per_event(self) -> float:
+        """Postgres WAL bytes per successful event, over this variant's rounds."""
+        events = self.events
+        return sum(r.wal_bytes for r in self.rounds) / events if events else 0.0
+
+    def values(self, what: str) -> list[float]:
+        """One value per round: throughput or a latency quantile."""
+        return [r.value(what) for r in self.rounds]
 
     def timeline(self, bucket: float = 0.5) -> list[tuple[float, float]]:
         """(seconds into the round, events per second) per bucket, rounds laid end to end."""
@@ -126,7 +185,14 @@ class Series:
             "errors": self.errors,
             "error_kinds": self.error_kinds(),
             "rounds": [
-                {"index": r.index, "throughput": r.throughput, "wall": r.wall, "errors": r.errors}
+                {
+                    "index": r.index,
+                    "throughput": r.throughput,
+                    "p99_ms": r.p(0.99),
+                    "wall": r.wall,
+                    "errors": r.errors,
+                    "fewest_ops_per_user": r.fewest_ops,
+                }
                 for r in self.rounds
             ],
             "cpu_share": self.cpu_share(),

@@ -30,13 +30,21 @@ def _fmt(value: float) -> str:
     return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
 
 
+def _target(f: Figure) -> str:
+    """`≥ 0.9 (low)` / `≤ 1.2 (high)`: the bound and the end of the spread it is checked on."""
+    if f.target is None:
+        return ""
+    kind, bound = f.target
+    return f"≥ {bound} (low)" if kind == "min" else f"≤ {bound} (high)"
+
+
 def table(figures: list[Figure]) -> Table:
-    """The figures as a table: figure, baseline, ours, ratio, target, met."""
+    """The figures as a table: figure, baseline, ours, ratio with its spread, target, met."""
     out = Table(title="Sagaway vs the bare platform (same run, alternating rounds)")
-    for column in ("figure", "unit", "baseline", "ours", "ratio", "target", "met"):
+    columns = ("figure", "unit", "baseline", "ours", "ratio", "low", "high", "target", "met")
+    for column in columns:
         out.add_column(column, justify="left" if column in ("figure", "unit") else "right")
     for f in figures:
-        target = "" if f.target is None else f"{'≥' if f.target[0] == 'min' else '≤'}{f.target[1]}"
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[f.met]
         out.add_row(
             f.name,
@@ -44,7 +52,9 @@ def table(figures: list[Figure]) -> Table:
             f"{_fmt(f.baseline)} ({f.baseline_label})",
             f"{_fmt(f.ours)} ({f.ours_label})",
             f"{f.ratio:.2f}",
-            target,
+            f"{f.low:.2f}",
+            f"{f.high:.2f}",
+            _target(f),
             met,
         )
     return out
@@ -57,21 +67,42 @@ def markdown(bench: Bench) -> str:
         f"Run of {run.get('date', '?')} at commit `{run.get('commit', '?')}`, "
         f"{run.get('elapsed_s', 0):.0f} s in all; {machine()['cpus']} cores.",
         "",
-        "| figure | unit | baseline | ours | ratio | target |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| figure | unit | baseline | ours | ratio | low | high | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for f in bench.figures:
-        target = "" if f.target is None else f"{'≥' if f.target[0] == 'min' else '≤'} {f.target[1]}"
         mark = {True: " ✓", False: " ✗", None: ""}[f.met]
         lines.append(
             f"| {f.name} | {f.unit} | {f.baseline_label} {_fmt(f.baseline)} "
-            f"| {f.ours_label} {_fmt(f.ours)} | {f.ratio:.2f} | {target}{mark} |"
+            f"| {f.ours_label} {_fmt(f.ours)} | {f.ratio:.2f} | {f.low:.2f} | {f.high:.2f} "
+            f"| {_target(f)}{mark} |"
         )
     for name, values in bench.extra.items():
         if name != "run":
             lines.append("")
             lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in values.items()))
+    lines += cost_lines(bench.cost)
     return "\n".join(lines) + "\n"
+
+
+def cost_lines(cost: dict[str, dict[str, Any]]) -> list[str]:
+    """The cost per event as Markdown: one table per scenario, one row per variant."""
+    lines: list[str] = []
+    for scenario, variants in cost.items():
+        rows = {k: v for k, v in variants.items() if "cpu_ms_per_event" in v}
+        roles = sorted({r for v in rows.values() for r in v["cpu_ms_per_event"]})
+        pg = sorted({k for v in rows.values() for k in v if k.startswith("pg_")})
+        head = ["variant", *(f"{r} CPU ms" for r in roles), "WAL B", *pg]
+        lines += ["", f"Cost per event, {scenario}:", ""]
+        lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+        for variant, v in rows.items():
+            cells = [variant, *(f"{v['cpu_ms_per_event'].get(r, 0.0):.2f}" for r in roles)]
+            cells += [f"{v['wal_bytes_per_event']:,.0f}", *(str(v.get(k, "")) for k in pg)]
+            lines.append("| " + " | ".join(cells) + " |")
+        for name, other in variants.items():
+            if name not in rows:
+                lines += ["", f"{name}: " + ", ".join(f"{k} {n}" for k, n in other.items())]
+    return lines
 
 
 def cpu_table(name: str, series: dict[str, Series]) -> Table:
@@ -105,6 +136,9 @@ def to_json(bench: Bench) -> dict[str, Any]:
             "batch_size": bench.batch_size,
             "parked": bench.parked,
             "inbox_rows": bench.inbox_rows,
+            "min_ops": bench.min_ops,
+            "saga_users": bench.saga_users,
+            "long": bench.long,
         },
         "figures": [f.as_json() for f in bench.figures],
         "series": {
@@ -112,6 +146,7 @@ def to_json(bench: Bench) -> dict[str, Any]:
             for scenario, group in bench.series.items()
         },
         "memory": bench.memory,
+        "cost": bench.cost,
         "extra": bench.extra,
         "notes": bench.notes,
     }
@@ -168,6 +203,8 @@ def write(bench: Bench, results_dir: Path, console: Console) -> Path:
     console.print(table(bench.figures))
     for name, values in bench.extra.items():
         console.print(f"{name}: " + " · ".join(f"{k} {v}" for k, v in values.items()))
+    for line in cost_lines(bench.cost):
+        console.print(line, markup=False)
     for name, group in bench.series.items():
         for variant, series in group.items():
             if series.errors:

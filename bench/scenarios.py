@@ -1,20 +1,25 @@
 """The scenarios, each a set of A/B variants measured in alternating rounds.
 
-1. ingest   POST /events (single, batch) vs `client.start_workflow`, bare and with the
-            gateway's search attributes, memo and texts
+Every scenario measures one of its variants twice (its A/A pair, `A/A <scenario>`), warms
+each variant up uncounted, and runs rounds that last until every user has completed
+`min_ops` operations. A figure's `low` and `high` are the lowest and highest ratio of a
+round; a target is met only by the spread's worse end.
+
+1. ingest   POST /events (single, batch) vs `client.start_workflow` with everything the
+            gateway's start carries, and vs a hand-written peer gateway (`bench/peer.py`)
 2. e2e      reference saga via the gateway vs a plain workflow via the SDK; happy and
-            compensation paths; throughput and POST→end latency; eager start's p50
-3. layers   each layer of `LAYERS` on vs off (ingest and end-to-end throughput)
+            compensation paths; throughput and POST→end latency; the codec's cost on sagas
+3. layers   each layer of `LAYERS` on vs off (ingest; tracing also end to end; on demand)
 4. memory   worker RSS per open saga, sagas parked in their cancel window
-5. accept   the accept path alone (`accept_mode=queue`) vs bare FastAPI; commit → start lag
-            (`bench/accept.py`)
+5. accept   the accept path alone (`accept_mode=queue`, delivery paused) vs bare FastAPI;
+            the drain rate of the backlog it leaves (`bench/accept.py`)
 6. inbox    the accept path on an inbox of a million delivered events vs an empty one
             (`bench/inbox_size.py`)
-7. scale    one worker vs two; one gateway vs two (not in the default run)
+7. scale    one worker vs two; one gateway vs two (on demand)
 8. held     held-release latency: a held event's start after its slot frees
-            (`bench/held_release.py`)
+            (`bench/held_release.py`, on demand)
 9. webhook  POST /webhooks/{name} (a signed delivery) vs POST /events of the same order,
-            one gateway (`bench/webhook_ingest.py`)
+            one gateway (`bench/webhook_ingest.py`, on demand)
 """
 
 from __future__ import annotations
@@ -31,14 +36,14 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from bench.driver import Done, HttpConnection, Operation, closed_loop
-from bench.measure import CpuMeter, Round, Series
+from bench.measure import QUANTILES, CpuMeter, Round, Series, spread
+from bench.peer import start_options
 from bench.stack import BenchStack, Proc
 from bench.workload import BATCH, DECLINE, STRUCTURED, Orders, wait_closed
-from gateway.dispatcher import start_options
 from sagaway.events import EventMeta
 from sagaway.keyring import new_key
 from sagaway.settings import Settings
-from sagaway.temporal.converter import data_converter
+from sagaway.temporal.plugin import SagawayPlugin
 
 #: Order numbers reserved per operation kind: more than any run sends.
 BLOCK = 1_000_000_000
@@ -46,12 +51,9 @@ BLOCK = 1_000_000_000
 PARK_TIMEOUT = 600.0
 
 SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale", "held", "webhook")
-#: What `make bench` runs: every figure of the performance page (scale is on demand).
-DEFAULT_SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "held", "webhook")
+#: What `make bench` runs: every figure with a target (the others are on demand).
+DEFAULT_SCENARIOS = ("ingest", "e2e", "memory", "accept", "inbox")
 
-
-#: A gateway that runs the app's worker itself and starts its runs eagerly.
-EAGER = {"SAGAWAY_EAGER_START": "true"}
 
 #: Makes what a producer must send to a gateway of a layer, given the gateway's database.
 Prepare = Callable[[str], Awaitable[dict[str, str]]]
@@ -89,7 +91,8 @@ class Layer:
 
 #: One line per layer. A layer whose setting does not exist (yet) is reported as skipped.
 LAYERS: tuple[Layer, ...] = (
-    Layer("codec", {"SAGAWAY_CODEC_KEYS": new_key("bench").spec()}, "codec_keys"),
+    # Its saga cost is a figure of the end-to-end scenario (`e2e`), measured beside the sagas.
+    Layer("codec", {"SAGAWAY_CODEC_KEYS": new_key("bench").spec()}, "codec_keys", saga=False),
     Layer("tracing", {"OTEL_EXPORTER_OTLP_ENDPOINT": "{otlp}"}, "trace_console"),
     Layer("auth", {"SAGAWAY_AUTH_ENABLED": "true"}, "auth_enabled", api_key_headers, saga=False),
 )
@@ -109,7 +112,7 @@ def base_env() -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Figure:
-    """One row of the table: a baseline, ours, their ratio and the target on it."""
+    """One row of the table: a baseline, ours, their ratio, its spread and the target on it."""
 
     scenario: str
     name: str
@@ -120,19 +123,31 @@ class Figure:
     ours: float
     #: ("min", 0.9): ratio must be at least 0.9; ("max", 1.2): at most; None: reported only.
     target: tuple[str, float] | None = None
+    #: ours/baseline of each round (the rounds of both measured side by side).
+    rounds: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
-        """ours / baseline."""
+        """ours / baseline, over every round."""
         return self.ours / self.baseline if self.baseline else 0.0
 
     @property
+    def low(self) -> float:
+        """The lowest ratio of a round (the ratio itself without rounds)."""
+        return min(self.rounds, default=self.ratio)
+
+    @property
+    def high(self) -> float:
+        """The highest ratio of a round."""
+        return max(self.rounds, default=self.ratio)
+
+    @property
     def met(self) -> bool | None:
-        """Whether the target holds (None when there is none)."""
+        """Whether the spread's worse end meets the target (None when there is none)."""
         if self.target is None:
             return None
         kind, bound = self.target
-        return self.ratio >= bound if kind == "min" else self.ratio <= bound
+        return self.low >= bound if kind == "min" else self.high <= bound
 
     def as_json(self) -> dict[str, Any]:
         """The row as JSON."""
@@ -145,6 +160,9 @@ class Figure:
             "ours_label": self.ours_label,
             "ours": self.ours,
             "ratio": self.ratio,
+            "low": self.low,
+            "high": self.high,
+            "round_ratios": list(self.rounds),
             "target": None if self.target is None else f"{self.target[0]} {self.target[1]}",
             "met": self.met,
         }
@@ -172,6 +190,15 @@ class Config:
 
 
 Say = Callable[[str], None]
+#: Operations each user runs, uncounted, before a variant's first round (its warm-up).
+WARMUP_OPS = 2
+#: What the A/A twin of a variant is called: the same operation, measured as a variant apart.
+AA_SUFFIX = ", again"
+
+
+def aa_name(variant: str) -> str:
+    """The name of `variant`'s A/A twin."""
+    return variant + AA_SUFFIX
 
 
 @dataclass
@@ -185,6 +212,12 @@ class Bench:
     batch_size: int
     parked: int
     say: Say
+    #: Operations every user completes in a round at least (a round lasts until they have).
+    min_ops: int = 20
+    #: Users of the end-to-end scenarios (a saga takes ~10x an ingest's time).
+    saga_users: int = 2
+    #: `--long`: extra figures (the accept path's lag) beside longer rounds.
+    long: bool = False
     orders: Orders = field(default_factory=Orders)
     configs: dict[str, Config] = field(default_factory=dict)
     #: Extra request headers per gateway URL (an API key when auth is on).
@@ -193,8 +226,12 @@ class Bench:
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
+    #: Cost per event of each side, per scenario: CPU by process, Postgres, history events.
+    cost: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Measurements that are no ratio (the accept path's lag), printed and kept as they are.
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The workflow id of the last run each kind of operation saw close as expected.
+    last_closed: dict[str, str] = field(default_factory=dict)
     #: Delivered events in the big inbox of the inbox scenario, and its fill once begun.
     inbox_rows: int = 1_000_000
     inbox_fill: asyncio.Future[None] | None = None
@@ -222,8 +259,9 @@ class Bench:
             cfg = Config(name, env, prepare=prepare)
             keys = env.get("SAGAWAY_CODEC_KEYS", "")
             settings = Settings(codec_keys=SecretStr(keys))
+            # The gateway's own client: its converter (and codec) and its interceptors.
             cfg.client = await Client.connect(
-                self.stack.temporal_address, data_converter=data_converter(settings)
+                self.stack.temporal_address, plugins=[SagawayPlugin(settings)]
             )
             self.configs[name] = cfg
         return self.configs[name]
@@ -241,6 +279,16 @@ class Bench:
             if cfg.prepare is not None:
                 self.headers[proc.url] = await cfg.prepare(db)
         return self.stack.procs[name].url
+
+    async def peer(self, cfg: Config) -> str:
+        """URL of the hand-written peer gateway (`bench/peer.py`) on `cfg`'s sink queue."""
+        if "peer" not in self.stack.procs:
+            db = cfg.databases.get("peer") or await self.stack.new_database()
+            cfg.databases["peer"] = db
+            env = cfg.env | {"SAGAWAY_TASK_QUEUE": cfg.sink_queue, "SAGAWAY_DATABASE_URL": db}
+            self.say("starting the peer gateway")
+            await self.stack.spawn("peer", "peer", env, http=True)
+        return self.stack.procs["peer"].url
 
     async def dispatcher(self, cfg: Config, role: str) -> str:
         """Start a `sagaway dispatcher` for `cfg`'s `role` gateway's inbox once; its name."""
@@ -284,29 +332,67 @@ class Bench:
         scenario: str,
         variants: list[tuple[str, Operation]],
         *,
-        before: dict[str, Callable[[], Awaitable[None]]] | None = None,
-        after: dict[str, Callable[[], Awaitable[None]]] | None = None,
+        aa: str | None = None,
+        users: int | None = None,
+        own_users: dict[str, int] | None = None,
+        before: dict[str, Hook] | None = None,
+        after: dict[str, Hook] | None = None,
     ) -> dict[str, Series]:
-        """Measure `variants` in alternating rounds (reversed every other round)."""
+        """Measure `variants` in alternating rounds (reversed every other round), after a warm-up.
+
+        `aa` names the variant measured twice (its twin is `aa_name(aa)`): the A/A figure
+        `A/A <scenario>` says how far two measurements of the same thing drift apart. A round
+        lasts `duration` seconds and until every user has completed `min_ops` operations.
+        Hooks get the round's index (-1 for the warm-up); an A/A twin runs its variant's.
+        """
+        if aa is not None:
+            at = [name for name, _ in variants].index(aa)
+            variants = [*variants[: at + 1], (aa_name(aa), variants[at][1]), *variants[at + 1 :]]
         results = self.series.setdefault(scenario, {})
         for name, _ in variants:
             results.setdefault(name, Series(name))
-        for index in range(self.rounds):
-            order = variants if index % 2 == 0 else list(reversed(variants))
-            for name, op in order:
-                if before and name in before:
-                    await before[name]()
-                self.say(f"{scenario}: round {index + 1}/{self.rounds} · {name}")
-                cpu_before = self.stack.meter.snapshot()
-                started = time.monotonic()
-                samples = await closed_loop(
-                    op, concurrency=self.concurrency, duration=self.duration
-                )
-                wall = time.monotonic() - started
-                cpu = CpuMeter.spent(cpu_before, self.stack.meter.snapshot())
-                results[name].rounds.append(Round(name, index, samples, wall, cpu))
-                if after and name in after:
-                    await after[name]()
+
+        def users_of(name: str) -> int:
+            return (own_users or {}).get(name.removesuffix(AA_SUFFIX), users or self.concurrency)
+
+        limit = max(300.0, 4 * self.duration)
+        wal = await asyncpg.connect(self.stack.database_url)
+        try:
+            for index in range(-1, self.rounds):
+                order = variants if index % 2 == 0 else list(reversed(variants))
+                for name, op in order:
+                    if hook := (before or {}).get(name.removesuffix(AA_SUFFIX)):
+                        await hook(index)
+                    round_name = "warm-up" if index < 0 else f"round {index + 1}/{self.rounds}"
+                    self.say(f"{scenario}: {round_name} · {name}")
+                    wal_before = await wal.fetchval(_WAL_POSITION)
+                    cpu_before = self.stack.meter.snapshot()
+                    started = time.monotonic()
+                    samples = await closed_loop(
+                        op,
+                        concurrency=users_of(name),
+                        duration=0.0 if index < 0 else self.duration,
+                        min_ops=WARMUP_OPS if index < 0 else self.min_ops,
+                        limit=limit,
+                    )
+                    wall = time.monotonic() - started
+                    cpu = CpuMeter.spent(cpu_before, self.stack.meter.snapshot())
+                    written = int(await wal.fetchval(_WAL_POSITION) - wal_before)
+                    if index >= 0:
+                        results[name].rounds.append(
+                            Round(name, index, samples, wall, cpu, written, users_of(name))
+                        )
+                        if results[name].rounds[-1].fewest_ops < self.min_ops:
+                            self.notes.append(
+                                f"{scenario} · {name} · round {index + 1}: a user completed "
+                                f"fewer than {self.min_ops} operations in {limit:.0f} s"
+                            )
+                    if hook := (after or {}).get(name.removesuffix(AA_SUFFIX)):
+                        await hook(index)
+        finally:
+            await wal.close()
+        if aa is not None:
+            self.figure(scenario, f"A/A {scenario}", results[aa], results[aa_name(aa)])
         return results
 
     def figure(
@@ -323,9 +409,87 @@ class Bench:
         if what == "throughput":
             unit, b, o = "events/s", base.throughput, ours.throughput
         else:
-            q = {"p50": 0.5, "p99": 0.99}[what]
-            unit, b, o = f"{what} ms", base.p(q), ours.p(q)
-        self.figures.append(Figure(scenario, name, unit, base.variant, b, ours.variant, o, target))
+            unit, b, o = f"{what} ms", base.p(QUANTILES[what]), ours.p(QUANTILES[what])
+        rounds = tuple(spread(base.values(what), ours.values(what)))
+        self.figures.append(
+            Figure(scenario, name, unit, base.variant, b, ours.variant, o, target, rounds)
+        )
+
+
+#: Called around a variant's round with the round's index (-1: the warm-up).
+Hook = Callable[[int], Awaitable[None]]
+#: The WAL's current position in bytes (cluster-wide: every database of the run's Postgres).
+_WAL_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')"
+_DB_STATS = (
+    "SELECT xact_commit, tup_inserted, tup_updated, tup_deleted"
+    " FROM pg_stat_database WHERE datname = current_database()"
+)
+
+
+async def db_stats(database_url: str, table: str) -> dict[str, int]:
+    """Counters of one database: committed transactions, rows written, and `table`'s rows."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(_DB_STATS)
+        rows = await conn.fetchval(f"SELECT count(*) FROM {table}")  # a table name of ours
+    finally:
+        await conn.close()
+    assert row is not None
+    return {k: int(v) for k, v in dict(row).items()} | {"events": int(rows)}
+
+
+def db_cost(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    """Postgres work per recorded event between two `db_stats` (after the writers have stopped)."""
+    events = after["events"] - before["events"]
+    if events <= 0:
+        return {}
+    per = {k: (after[k] - before[k]) / events for k in after if k != "events"}
+    return {
+        "pg_events_recorded": events,
+        "pg_transactions_per_event": round(per["xact_commit"], 2),
+        "pg_rows_inserted_per_event": round(per["tup_inserted"], 2),
+        "pg_rows_updated_per_event": round(per["tup_updated"], 2),
+        "pg_rows_deleted_per_event": round(per["tup_deleted"], 2),
+    }
+
+
+def series_cost(series: Series) -> dict[str, Any]:
+    """A variant's cost per successful event: CPU ms by process role, WAL bytes."""
+    return {
+        "events": series.events,
+        "cpu_ms_per_event": series.cpu_ms_per_event_by_role(),
+        "wal_bytes_per_event": round(series.wal_bytes_per_event(), 1),
+    }
+
+
+async def start_parity(client: Client, gateway_run: str, sdk_run: str) -> list[str]:
+    """What a run the gateway started carries that the SDK baseline's run does not, or differs."""
+    described = [await client.get_workflow_handle(w).describe() for w in (gateway_run, sdk_run)]
+    facts: list[dict[str, Any]] = []
+    for d in described:
+        info = d.raw_description.workflow_execution_info
+        facts.append(
+            {
+                "search attributes": sorted(p.key.name for p in d.typed_search_attributes),
+                "memo": sorted((await d.memo()).keys()),
+                "summary": bool(await d.static_summary()),
+                "details": bool(await d.static_details()),
+                "fairness key": info.priority.fairness_key,
+                "priority key": info.priority.priority_key,
+            }
+        )
+    gateway, sdk = facts
+    return [
+        f"{k}: gateway {gateway[k]!r}, SDK start {sdk[k]!r}"
+        for k in gateway
+        if gateway[k] != sdk[k]
+    ]
+
+
+async def history_events(client: Client, workflow_id: str) -> int:
+    """How many events the history of `workflow_id`'s latest run holds."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return len(history.events)
 
 
 # --- operations ---------------------------------------------------------------------------
@@ -403,21 +567,34 @@ async def bare_server(bench: Bench) -> Proc:
 
 
 async def ingest(bench: Bench) -> None:
-    """POST /events single and batch vs direct SDK starts, bare and with the gateway's metadata."""
+    """POST /events single and batch vs SDK starts with the gateway's options and the peer."""
     base = await bench.config("base")
-    sink = await bench.gateway(base, "sink")
+    sink, sink_batch, peer = await asyncio.gather(
+        bench.gateway(base, "sink"), bench.gateway(base, "sink-batch"), bench.peer(base)
+    )
     orders, size = bench.orders, bench.batch_size
-    single_offset, batch_offset, sdk_offset, meta_offset = (
+    single_offset, batch_offset, sdk_offset, peer_offset = (
         bench.next_ids(BLOCK * 10) for _ in range(4)
     )
     assert base.client is not None
     client = base.client
-    single, close_single = http_op(
+    post_single, close_single = http_op(
         bench, [sink], lambda n: orders.body(n + single_offset), STRUCTURED, accepted
+    )
+    last: dict[str, str] = {}
+
+    async def single(user: int, n: int) -> Done:
+        done = await post_single(user, n)
+        if done.ok:  # a run the gateway started, to hold the SDK start's options against
+            last["gateway"] = f"order-{orders.tag}-{n + single_offset}"
+        return done
+
+    peer_single, close_peer = http_op(
+        bench, [peer], lambda n: orders.body(n + peer_offset), STRUCTURED, accepted
     )
     batch, close_batch = http_op(
         bench,
-        [sink],
+        [sink_batch],
         lambda n: orders.batch(n * size + batch_offset, size),
         BATCH,
         batch_accepted(size),
@@ -425,14 +602,10 @@ async def ingest(bench: Bench) -> None:
     )
 
     async def sdk(_user: int, n: int) -> Done:
+        # Everything the gateway's start carries: its client's converter and interceptors,
+        # the search attributes, memo and texts, the id policies, the priority and fairness key
+        # (the same options as the peer's; `start_parity` checks them against a gateway run).
         order = orders.model(n + sdk_offset)
-        await client.start_workflow(
-            "OrderFulfillment", order, id=f"order-{order.order_id}", task_queue=base.sink_queue
-        )
-        return Done(True)
-
-    async def sdk_with_metadata(_user: int, n: int) -> Done:
-        order = orders.model(n + meta_offset)
         workflow_id = f"order-{order.order_id}"
         meta = EventMeta(
             id=f"evt-{n}", source="/bench/shop", type="order.placed", correlation_id=f"c-{n}"
@@ -442,39 +615,63 @@ async def ingest(bench: Bench) -> None:
             order,
             id=workflow_id,
             task_queue=base.sink_queue,
-            **start_options(order, meta, workflow_id, order.order_id, "http://gateway"),
+            **start_options(order, meta, workflow_id, "http://gateway"),
         )
+        last["sdk"] = workflow_id
         return Done(True)
 
+    databases = {
+        "POST single": (base.databases["sink"], "inbox"),
+        "POST batch": (base.databases["sink-batch"], "inbox"),
+        "peer gateway, POST single": (base.databases["peer"], "events"),
+    }
+    before = {k: await db_stats(*where) for k, where in databases.items()}
     series = await bench.ab(
         "ingest",
         [
             ("sdk start", sdk),
             ("POST single", single),
+            ("peer gateway, POST single", peer_single),
             ("POST batch", batch),
-            ("sdk start, same metadata", sdk_with_metadata),
         ],
+        aa="sdk start",
+        # The batch keeps about as many events in flight as the single posts do.
+        own_users={"POST batch": max(1, round(bench.concurrency / size))},
     )
-    for close in (close_single, close_batch):
+    for close in (close_single, close_batch, close_peer):
         await close()
-    sdk_s, single_s, batch_s, meta_s = (
-        series[k] for k in ("sdk start", "POST single", "POST batch", "sdk start, same metadata")
+    if "gateway" in last and "sdk" in last:
+        differences = await start_parity(client, last["gateway"], last["sdk"])
+        bench.extra["start parity"] = {"same options": not differences}
+        bench.notes += [f"SDK start vs gateway start, {d}" for d in differences]
+
+    # What they queued burdens nothing later; and a stopped server's backends flush their
+    # statistics, so the database counters below are complete.
+    await bench.stack.stop_procs(f"{base.name}-gw-sink", f"{base.name}-gw-sink-batch", "peer")
+    await asyncio.sleep(1.0)
+    cost: dict[str, Any] = {}
+    for variant, s in series.items():
+        cost[variant] = series_cost(s)
+        if variant in databases:
+            cost[variant] |= db_cost(before[variant], await db_stats(*databases[variant]))
+    bench.cost["ingest"] = cost
+    sdk_s, single_s, batch_s, peer_s = (
+        series[k] for k in ("sdk start", "POST single", "POST batch", "peer gateway, POST single")
     )
     bench.figure("ingest", "ingest single", sdk_s, single_s, target=("min", 0.9))
     bench.figure("ingest", "ingest single", sdk_s, single_s, what="p99", target=("max", 1.2))
-    bench.figure("ingest", "ingest batch", sdk_s, batch_s, target=("min", 0.95))
-    bench.figure(
-        "ingest", "the engine's share: SDK starts with the gateway's metadata", sdk_s, meta_s
-    )
-    bench.figure("ingest", "ingest single vs SDK starts with the same metadata", meta_s, single_s)
-    await bench.stack.stop_proc(f"{base.name}-gw-sink")  # what it queued burdens nothing later
+    bench.figure("ingest", "ingest single vs peer gateway", peer_s, single_s, target=("min", 1.0))
+    bench.figure("ingest", "ingest single vs peer gateway", peer_s, single_s, what="p99")
+    bench.figure("ingest", "ingest batch vs single", single_s, batch_s, target=("min", 1.0))
 
 
 # --- 2. end to end ------------------------------------------------------------------------
 
 
-def saga_op(bench: Bench, cfg: Config, urls: list[str], token: str) -> tuple[Operation, Any]:
-    """POST an order to the gateway(s), then wait for its saga's end."""
+def saga_op(
+    bench: Bench, cfg: Config, urls: list[str], token: str, key: str = ""
+) -> tuple[Operation, Any]:
+    """POST an order to the gateway(s), then wait for its saga's end (kept as `key`'s last)."""
     orders = bench.orders
     expect = "compensated" if token == DECLINE else "completed"
     offset = bench.next_ids(BLOCK)
@@ -488,14 +685,17 @@ def saga_op(bench: Bench, cfg: Config, urls: list[str], token: str) -> tuple[Ope
         posted = await post(user, n)
         if not posted.ok:
             return posted
-        end = await wait_closed(client, f"order-{orders.tag}-{n + offset}")
+        workflow_id = f"order-{orders.tag}-{n + offset}"
+        end = await wait_closed(client, workflow_id)
+        if key and end.outcome == expect:
+            bench.last_closed[key] = workflow_id
         return Done(end.outcome == expect, ended=end.closed, error=f"ended {end.outcome}")
 
     return op, close
 
 
-def plain_op(bench: Bench, client: Client, queue: str, token: str) -> Operation:
-    """Start the plain workflow with the SDK, then wait for its end."""
+def plain_op(bench: Bench, client: Client, queue: str, token: str, key: str = "") -> Operation:
+    """Start the plain workflow with the SDK, then wait for its end (kept as `key`'s last)."""
     orders = bench.orders
     expect = "compensated" if token == DECLINE else "completed"
     offset = bench.next_ids(BLOCK)
@@ -505,41 +705,49 @@ def plain_op(bench: Bench, client: Client, queue: str, token: str) -> Operation:
         workflow_id = f"plain-{order.order_id}"
         await client.start_workflow("PlainOrder", order, id=workflow_id, task_queue=queue)
         end = await wait_closed(client, workflow_id)
+        if key and end.outcome == expect:
+            bench.last_closed[key] = workflow_id
         return Done(end.outcome == expect, ended=end.closed, error=f"ended {end.outcome}")
 
     return op
 
 
+#: The codec layer: a key to seal payloads with; its saga is measured beside the base one.
+CODEC = {"SAGAWAY_CODEC_KEYS": new_key("bench").spec()}
+
+
 async def e2e(bench: Bench) -> None:
-    """Reference saga through the gateway vs the plain workflow through the SDK."""
+    """Reference saga through the gateway vs the plain workflow through the SDK; with codec."""
     base = await bench.config("base")
-    eager = await bench.config("eager", EAGER)
-    url, eager_url = await asyncio.gather(bench.gateway(base, "main"), bench.gateway(eager, "main"))
-    await asyncio.gather(bench.worker(base), bench.plain_worker("plain"))
+    codec = await bench.config("codec", CODEC)
+    url, codec_url = await asyncio.gather(bench.gateway(base, "main"), bench.gateway(codec, "main"))
+    await asyncio.gather(bench.worker(base), bench.worker(codec), bench.plain_worker("plain"))
     plain_client = await bench.stack.client()
-    ok, close_ok = saga_op(bench, base, [url], "tok_visa")
-    comp, close_comp = saga_op(bench, base, [url], DECLINE)
-    eager_op, close_eager = saga_op(bench, eager, [eager_url], "tok_visa")
+    ok, close_ok = saga_op(bench, base, [url], "tok_visa", "saga")
+    comp, close_comp = saga_op(bench, base, [url], DECLINE, "saga, compensated")
+    sealed, close_sealed = saga_op(bench, codec, [codec_url], "tok_visa")
     series = await bench.ab(
         "e2e",
         [
-            ("plain workflow", plain_op(bench, plain_client, "plain", "tok_visa")),
+            ("plain workflow", plain_op(bench, plain_client, "plain", "tok_visa", "plain")),
             ("saga via gateway", ok),
-            ("plain, declined", plain_op(bench, plain_client, "plain", DECLINE)),
+            (
+                "plain, declined",
+                plain_op(bench, plain_client, "plain", DECLINE, "plain, compensated"),
+            ),
             ("saga, declined", comp),
-            ("saga, eager start", eager_op),
+            ("saga, codec on", sealed),
         ],
+        aa="plain workflow",
+        users=bench.saga_users,
     )
-    for close in (close_ok, close_comp, close_eager):
+    for close in (close_ok, close_comp, close_sealed):
         await close()
-    bench.figure(
-        "e2e",
-        "saga, eager start (worker in the gateway)",
-        series["plain workflow"],
-        series["saga, eager start"],
-        what="p50",
+    # Idle, they would still poll and tick through the scenarios after this one.
+    await bench.stack.stop_procs(
+        *(f"{cfg.name}-{part}" for cfg in (base, codec) for part in ("gw-main", "worker-1")),
+        "plain-worker",
     )
-    await bench.stack.stop_proc(f"{eager.name}-gw-main")
     for base_name, ours_name, label in (
         ("plain workflow", "saga via gateway", "saga end to end"),
         ("plain, declined", "saga, declined", "compensation end to end"),
@@ -549,6 +757,26 @@ async def e2e(bench: Bench) -> None:
         bench.figure("e2e", label, b, o, what="p50")
         p99_target = ("max", 1.3) if label == "saga end to end" else None
         bench.figure("e2e", label, b, o, what="p99", target=p99_target)
+    bench.figure(
+        "e2e",
+        "codec cost, saga",
+        series["saga via gateway"],
+        series["saga, codec on"],
+        target=("min", 0.95),
+    )
+    cost = {variant: series_cost(s) for variant, s in series.items()}
+    assert base.client is not None
+    histories: dict[str, int] = {}
+    for key, client in (
+        ("saga", base.client),
+        ("saga, compensated", base.client),
+        ("plain", plain_client),
+        ("plain, compensated", plain_client),
+    ):
+        if key in bench.last_closed:
+            histories[key] = await history_events(client, bench.last_closed[key])
+    cost["history events per run"] = histories
+    bench.cost["e2e"] = cost
 
 
 # --- 3. layers ----------------------------------------------------------------------------
@@ -583,7 +811,12 @@ async def layers(bench: Bench) -> None:
                 saga, close_saga = saga_op(bench, cfg, [main], "tok_visa")
                 variants.append((f"{layer.name} {label}: saga", saga))
                 closers.append(close_saga)
-        series = await bench.ab(f"layer {layer.name}", variants)
+        series = await bench.ab(
+            f"layer {layer.name}",
+            variants,
+            aa=f"{layer.name} off: ingest",
+            own_users={f"{layer.name} {side}: saga": bench.saga_users for side in ("off", "on")},
+        )
         for close in closers:
             await close()
         for what in ("ingest", "saga") if layer.saga else ("ingest",):
@@ -600,53 +833,71 @@ async def layers(bench: Bench) -> None:
 
 # --- 4. memory ----------------------------------------------------------------------------
 
+#: Parked runs are started in this many batches, the worker's RSS read after each: one
+#: "round" of KiB per open run per batch, so the figure has a spread.
+PARK_BATCHES = 4
+
 
 async def memory(bench: Bench) -> None:
-    """Worker RSS per open saga, `parked` sagas waiting in their cancel window (and baseline)."""
+    """Worker RSS per open saga vs plain run (and plain vs plain: A/A), runs parked in a window."""
     base = await bench.config("base")
     assert base.client is not None
     plain_client = await bench.stack.client()
     procs = await asyncio.gather(
         bench.worker(base, "park", queue="park-saga"),
         bench.plain_worker("park-plain", name="plain-park-worker"),
+        bench.plain_worker("park-plain-2", name="plain-park-worker-2"),
     )
 
     async def measure(label: str, client: Client, workflow: str, queue: str, proc: str) -> None:
         # Warm up first, so lazily loaded code and caches are not counted per run.
         warm = await _park(bench, client, workflow, queue, min(20, bench.parked), window=0)
         await asyncio.gather(*(wait_closed(client, f"{prefix}-{oid}") for prefix, oid in warm))
-        before = bench.stack.rss(proc)
-        bench.say(f"memory: parking {bench.parked} runs of each kind")
-        parked = await _park(bench, client, workflow, queue, bench.parked, window=3600)
-        await _wait_charged(bench, [oid for _, oid in parked])
-        await asyncio.sleep(1.0)
-        after = bench.stack.rss(proc)
+        first = before = bench.stack.rss(proc)
+        per_batch: list[float] = []
+        batch = max(1, bench.parked // PARK_BATCHES)
+        for index in range(PARK_BATCHES):
+            bench.say(f"memory: parking batch {index + 1}/{PARK_BATCHES} of each kind")
+            parked = await _park(bench, client, workflow, queue, batch, window=3600)
+            await _wait_charged(bench, [oid for _, oid in parked])
+            await asyncio.sleep(1.0)
+            after = bench.stack.rss(proc)
+            per_batch.append((after - before) / 1024 / batch)
+            before = after
         bench.memory[label] = {
-            "parked": bench.parked,
-            "rss_before_mb": before / 2**20,
-            "rss_after_mb": after / 2**20,
-            "kb_per_open_run": (after - before) / 1024 / bench.parked,
+            "parked": batch * PARK_BATCHES,
+            "rss_before_mb": first / 2**20,
+            "rss_after_mb": before / 2**20,
+            "kb_per_open_run": (before - first) / 1024 / (batch * PARK_BATCHES),
+            "kb_per_open_run_by_batch": per_batch,
         }
         await bench.stack.stop_proc(proc)
 
-    # Both kinds at once, each in its own worker process: RSS is per process, and the run
-    # waits for the parking once instead of twice.
+    # Every kind at once, each in its own worker process: RSS is per process, and the run
+    # waits for the parking once instead of three times.
     await asyncio.gather(
         measure("saga", base.client, "OrderFulfillment", "park-saga", procs[0]),
         measure("plain workflow", plain_client, "PlainOrder", "park-plain", procs[1]),
+        measure(aa_name("plain workflow"), plain_client, "PlainOrder", "park-plain-2", procs[2]),
     )
-    b, o = bench.memory["plain workflow"], bench.memory["saga"]
-    bench.figures.append(
-        Figure(
-            "memory",
-            f"worker RSS per open run ({bench.parked} parked)",
-            "KiB/run",
-            "plain workflow",
-            b["kb_per_open_run"],
-            "saga",
-            o["kb_per_open_run"],
+    plain = bench.memory["plain workflow"]
+    for name, ours, target in (
+        ("worker RSS per open run", bench.memory["saga"], ("max", 1.2)),
+        ("A/A memory", bench.memory[aa_name("plain workflow")], None),
+    ):
+        bench.figures.append(
+            Figure(
+                "memory",
+                name,
+                "KiB/run",
+                "plain workflow",
+                plain["kb_per_open_run"],
+                "saga" if ours is bench.memory["saga"] else aa_name("plain workflow"),
+                ours["kb_per_open_run"],
+                target,
+                tuple(spread(plain["kb_per_open_run_by_batch"], ours["kb_per_open_run_by_batch"])),
+            )
         )
-    )
 
 
 async def _park(
@@ -700,15 +951,17 @@ async def scale(bench: Bench) -> None:
     one, close_one = saga_op(bench, base, [main], "tok_visa")
     two, close_two = saga_op(bench, base, [main], "tok_visa")
 
-    async def add_worker() -> None:
+    async def add_worker(_index: int) -> None:
         await bench.worker(base, "2")
 
-    async def drop_worker() -> None:
+    async def drop_worker(_index: int) -> None:
         await bench.stack.stop_proc(f"{base.name}-worker-2")
 
     workers = await bench.ab(
         "scale workers",
         [("1 worker", one), ("2 workers", two)],
+        aa="1 worker",
+        users=bench.saga_users,
         before={"2 workers": add_worker},
         after={"2 workers": drop_worker},
     )
@@ -718,7 +971,9 @@ async def scale(bench: Bench) -> None:
     sink2 = await bench.gateway(base, "sink2", database=base.databases["sink"])
     gw1, close1 = post_orders(bench, [sink])
     gw2, close2 = post_orders(bench, [sink, sink2])
-    gateways = await bench.ab("scale gateways", [("1 gateway", gw1), ("2 gateways", gw2)])
+    gateways = await bench.ab(
+        "scale gateways", [("1 gateway", gw1), ("2 gateways", gw2)], aa="1 gateway"
+    )
     await close1()
     await close2()
     with contextlib.suppress(Exception):

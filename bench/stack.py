@@ -120,7 +120,7 @@ class BenchStack:
     async def spawn(
         self, name: str, part: str, overrides: dict[str, str], *, http: bool = False
     ) -> Proc:
-        """Start `part` (a sagaway part, `bench.worker` or `bench.bare`) as `name`."""
+        """Start `part` (a sagaway part, `bare`, `peer` or a module such as `bench.worker`)."""
         env = self.env(overrides)
         port = free_port() if http else None
         if part in ("gateway", "services"):
@@ -128,8 +128,8 @@ class BenchStack:
             command = [sys.executable, "-m", "sagaway", part]
         elif part in ("worker", "dispatcher"):
             command = [sys.executable, "-m", "sagaway", part]
-        elif part == "bare":
-            command = [sys.executable, "-m", "bench.bare", str(port)]
+        elif part in ("bare", "peer"):
+            command = [sys.executable, "-m", f"bench.{part}", str(port)]
         else:
             command = [sys.executable, "-m", part]
         popen = self._launch(name, command, env)
@@ -195,6 +195,10 @@ class BenchStack:
         except subprocess.TimeoutExpired:
             proc.popen.kill()
             await asyncio.to_thread(proc.popen.wait)
+
+    async def stop_procs(self, *names: str) -> None:
+        """SIGTERM several processes at once and wait for them all."""
+        await asyncio.gather(*(self.stop_proc(name) for name in names))
 
     def rss(self, name: str) -> int:
         """Resident set size of a process, in bytes."""

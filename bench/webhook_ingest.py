@@ -59,7 +59,7 @@ async def webhook_ingest(bench: Bench) -> None:
         path=PATH,
         headers=signed,
     )
-    series = await bench.ab("webhook", [(CE, ce), (WEBHOOK, webhook)])
+    series = await bench.ab("webhook", [(CE, ce), (WEBHOOK, webhook)], aa=CE)
     await close_ce()
     await close_webhook()
     bench.figure(

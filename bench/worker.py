@@ -1,8 +1,9 @@
 """`python -m bench.worker`: a bare worker for the plain baseline (no codec, no interceptor).
 
 Configured like the real worker through the environment (`TEMPORAL_ADDRESS`,
-`SAGAWAY_TASK_QUEUE`, `SAGAWAY_SERVICES_URL`); its poller tuning matches Sagaway's worker, so
-the comparison measures the layer and not the tuning.
+`SAGAWAY_TASK_QUEUE`, `SAGAWAY_SERVICES_URL`); its poller tuning and its logging (the same
+handler and level, `SAGAWAY_LOG_LEVEL`) match Sagaway's worker, so the comparison measures
+the layer and not the tuning.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from activities.payments import PaymentSteps
 from activities.shipping import ShippingSteps
 from bench.plain import PlainOrder
 from compensations.undo_activities import OrderUndos
+from sagaway.observability import logs
 from sagaway.service_client import ServiceClient
 from sagaway.settings import get_settings
 
@@ -46,6 +48,7 @@ async def serve() -> None:
             ShippingSteps(services).create_shipment,
             undos.release_inventory,
             undos.refund_payment,
+            undos.cancel_shipment,
         ],
         workflow_task_poller_behavior=PollerBehaviorAutoscaling(),
         activity_task_poller_behavior=PollerBehaviorAutoscaling(),
@@ -62,5 +65,6 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
+    logs.configure(get_settings().log_level, "worker")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

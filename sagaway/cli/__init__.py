@@ -125,7 +125,7 @@ BENCH_MISSING = (
 @app.command()
 def bench(
     duration: float = typer.Option(2.5, help="Seconds each measured round lasts."),
-    rounds: int = typer.Option(2, help="Alternating A/B rounds per variant."),
+    rounds: int = typer.Option(4, help="Alternating A/B rounds per variant (at least 4)."),
     concurrency: int = typer.Option(16, help="Operations in flight (connections, runs)."),
     batch_size: int = typer.Option(10, help="Events per batch-mode POST."),
     parked: int = typer.Option(300, help="Sagas parked in their cancel window (memory)."),
@@ -135,9 +135,12 @@ def bench(
     scenario: list[str] = typer.Option(  # noqa: B008
         [],
         help="Scenario(s) to run: ingest, e2e, layers, memory, accept, inbox, held, webhook, "
-        "scale (default: all but scale).",
+        "scale (default: ingest, e2e, memory, accept, inbox).",
     ),
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
+    long: bool = typer.Option(
+        False, "--long", help="Longer and more rounds, every user (also SAGAWAY_BENCH_LONG=1)."
+    ),
 ) -> None:
     """Benchmark Sagaway against the bare platform on a stack of its own; print and plot."""
     here = os.getcwd()
@@ -160,6 +163,7 @@ def bench(
             inbox_rows=inbox_rows,
             scenarios=tuple(scenario) or DEFAULT_SCENARIOS,
             results_dir=Path(results_dir),
+            long=long,
         )
     )
 
