@@ -20,7 +20,8 @@ from bench.serve import serve
 
 def create_app() -> FastAPI:
     """An app whose `POST /events` parses the body and answers 202."""
-    app = FastAPI()
+    # Served as the gateway is: without FastAPI's own OpenTelemetry (the gateway has its own).
+    app = FastAPI(telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.post("/events")
     async def events(request: Request) -> JSONResponse:

@@ -111,7 +111,8 @@ def create_app(settings: Settings, url: str) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(lifespan=lifespan)
+    # Served as the gateway is: without FastAPI's own OpenTelemetry (the gateway has its own).
+    app = FastAPI(lifespan=lifespan, telemetry={"tracing": False, "metrics": False, "logs": False})
 
     @app.post("/events")
     async def events(request: Request) -> JSONResponse:

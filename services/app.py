@@ -33,6 +33,8 @@ def create_app(database_url: str) -> FastAPI:
         title="Sagaway demo services",
         description="Stand-ins for inventory, payments and shipping, idempotent by key.",
         lifespan=lifespan,
+        # Traced by `tracing.instrument_app`; FastAPI's own OpenTelemetry would trace it twice.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app)
     install_request_log(app)

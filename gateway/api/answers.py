@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from gateway.api.models import EventAccepted, RunLinks
 from gateway.inbox.rows import InboxRow
@@ -51,13 +51,17 @@ class Answers:
         body = self.body(accepted.row, duplicate=accepted.duplicate)
         return {"status": self.status(accepted), "body": body.model_dump(mode="json")}
 
-    def response(self, accepted: Accepted) -> JSONResponse:
+    def response(self, accepted: Accepted) -> Response:
         """The answer to a single event: its body, the correlation id, deprecation headers."""
         body = self.body(accepted.row, duplicate=accepted.duplicate)
         headers = {HTTP_HEADER: body.correlation_id}
         if accepted.version is not None:
             # An old schema version is accepted (and upcast), with headers that say it is going.
             headers.update(accepted.version.deprecation_headers())
-        return JSONResponse(
-            body.model_dump(mode="json"), status_code=self.status(accepted), headers=headers
+        # Serialized by pydantic-core straight to bytes, not through a dict and `json.dumps`.
+        return Response(
+            body.model_dump_json(),
+            status_code=self.status(accepted),
+            headers=headers,
+            media_type="application/json",
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
@@ -47,7 +49,25 @@ async def _pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+@dataclass(frozen=True)
+class EventRoute:
+    """What `POST /events` needs, made once at start: one dependency to resolve per request
+    instead of one per object."""
+
+    ingest: Ingest
+    answers: Answers
+    settings: Settings
+    #: Event types only their own webhook may bring (`sagaway.Webhook(exclusive_types=...)`).
+    bound: Mapping[str, str]
+
+
+async def _event_route(request: Request) -> EventRoute:
+    route: EventRoute = request.app.state.event_route
+    return route
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+EventRouteDep = Annotated[EventRoute, Depends(_event_route)]
 IngestDep = Annotated[Ingest, Depends(_ingest)]
 AnswersDep = Annotated[Answers, Depends(_answers)]
 RecoveryDep = Annotated[Recovery, Depends(_recovery)]

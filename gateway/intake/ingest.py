@@ -187,7 +187,9 @@ class Ingest:
             # processes' loops hear of it from Postgres.
             if row.status == "queued":
                 metrics.count_decision(row.type, "queued")
-            log.info(
+            # One INFO line per event: a queued one gets its line when it is delivered.
+            log.log(
+                logging.DEBUG if row.status == "queued" else logging.INFO,
                 "accepted %s %s → %s (%s, tenant %s)",
                 event.type,
                 event.id,

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from gateway.access.auth import BoundSources, Producer, ensure_may_post
+from gateway.access.auth import Producer, ensure_may_post
 from gateway.api import limits
 from gateway.api.answers import Answers
-from gateway.api.deps import AnswersDep, IngestDep, SettingsDep
+from gateway.api.deps import EventRouteDep, IngestDep
 from gateway.api.models import BatchItem, EventAccepted
 from gateway.cloudevents import envelope
 from gateway.intake.dry_run import DryRunResult
@@ -119,14 +119,12 @@ _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
 )
 async def post_event(
     request: Request,
-    ingest: IngestDep,
-    answers: AnswersDep,
-    settings: SettingsDep,
+    route: EventRouteDep,
     caller: Producer,
-    bound: BoundSources,
     dry_run: DryRunParam = False,
 ) -> Response:
     """Accept a CloudEvent: record it once, then start or signal the workflow its type routes to."""
+    ingest, answers, settings, bound = route.ingest, route.answers, route.settings, route.bound
     content_type = request.headers.get("content-type")
     media = (content_type or "").split(";", 1)[0].strip().lower()
     header_cid = request.headers.get(HTTP_HEADER)
