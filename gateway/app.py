@@ -127,6 +127,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
                 await asyncio.gather(*tasks)
                 # Its watchers run whether or not this gateway runs the loop (inline starts).
                 await dispatcher.flow.close()
+                await inbox.flush()  # the marks of the last deliveries
         await pool.close()
 
     # Read now, not at the first delivery: a webhook without a usable secret stops the start.

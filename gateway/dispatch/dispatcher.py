@@ -79,6 +79,16 @@ class Dispatcher:
         #: Flow control of the triggers that declare it (inactive when none does).
         self.flow = FlowEngine(client, registry, inbox.pool, self.notify)
 
+    def _woken_by_mark(self, marked: asyncio.Future[bool]) -> None:
+        """A mark is written: wake the loop if the next event of its partition is due now."""
+        if marked.cancelled():
+            return
+        error = marked.exception()
+        if error is not None:  # the row stays leased, then is delivered again
+            log.warning("delivery not recorded, retried after its lease: %s", error)
+        elif marked.result():
+            self.wake.set()
+
     def reachable(self) -> bool:
         """False for a moment after a delivery failed: requests then queue without trying."""
         return time.monotonic() >= self._down_until
@@ -117,8 +127,8 @@ class Dispatcher:
         finally:
             correlation_var.reset(token)
         self._down_until = 0.0
-        if await self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id):
-            self.wake.set()  # the next event of its partition is due now
+        marked = self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
+        marked.add_done_callback(self._woken_by_mark)
         if row.type in self.flow.controlled:
             await self.flow.delivered(row, outcome.run_id)
         log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)

@@ -57,6 +57,7 @@ async def run_dispatcher(app: App, settings: Settings, stop: asyncio.Event) -> N
             )
         finally:
             await dispatcher.flow.close()
+            await dispatcher.inbox.flush()  # the marks of the last deliveries
             await pool.release(listener)
     finally:
         await pool.close()

@@ -27,10 +27,13 @@ class Batcher(Generic[T, R]):
         self,
         write: Callable[[Sequence[T]], Awaitable[Sequence[R | BaseException]]],
         max_size: int = 256,
+        window: float = 0.0,
     ) -> None:
-        """Write groups of at most `max_size` with `write`."""
+        """Write groups of at most `max_size` with `write`, gathering for `window` seconds
+        before each group that is not full (0: write at once, whatever is waiting)."""
         self.write = write
         self.max_size = max_size
+        self.window = window
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         #: Groups written, and items in them (for tests and the benchmark).
@@ -39,16 +42,27 @@ class Batcher(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """Write `item` with whatever else is waiting; its result once its group is written."""
+        # Shielded: a caller that gives up does not cancel the group's other members.
+        return await asyncio.shield(self.later(item))
+
+    def later(self, item: T) -> asyncio.Future[R]:
+        """Write `item` with its group; the future of its result, for a caller that goes on."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain(), name="group commit")
-        # Shielded: a caller that gives up does not cancel the group's other members.
-        return await asyncio.shield(future)
+        return future
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is written."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
 
     async def _drain(self) -> None:
         try:
             while self._pending:
+                if self.window and len(self._pending) < self.max_size:
+                    await asyncio.sleep(self.window)
                 group = self._pending[: self.max_size]
                 del self._pending[: self.max_size]
                 try:

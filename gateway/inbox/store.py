@@ -7,6 +7,7 @@ commits through `commit`, dispatch claims and marks through the rest, flow contr
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +32,10 @@ INLINE_LEASE = timedelta(seconds=15)
 BODY_DIGEST_INDEX = "inbox_body_digest"
 #: Deliveries written per statement at most.
 MAX_GROUP = 256
+#: How long marks of delivered events gather before they are written together. Nobody waits
+#: for them: the request answers from the start's outcome, and a mark lost with its process
+#: leaves the row leased, then delivered again (the start is idempotent).
+MARK_WINDOW = 0.02
 
 #: Queued events of a partition wait while an earlier one of the same partition is queued.
 _NO_EARLIER_QUEUED = (
@@ -105,7 +110,7 @@ class Inbox:
             self._commit_group, max_group
         )
         self.marks: Batcher[tuple[int, Status, str | None], bool] = Batcher(
-            self._mark_group, max_group
+            self._mark_group, max_group, MARK_WINDOW
         )
 
     async def commit(self, new: NewDelivery, *, inline: bool = True) -> Committed:
@@ -307,12 +312,18 @@ class Inbox:
         )
         return InboxRow.from_record(row) if row else None
 
-    async def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> bool:
-        """Record that the delivery reached its workflow; true if another of its partition waits.
+    def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> asyncio.Future[bool]:
+        """Record that the delivery reached its workflow: true once written if another event of
+        its partition waits.
 
-        Marks of concurrent deliveries are written together, one statement per group.
+        Marks gather for `MARK_WINDOW` and are written together, one statement per group; the
+        caller need not wait (`flush` waits for every mark made so far).
         """
-        return await self.marks.submit((seq, status, run_id))
+        return self.marks.later((seq, status, run_id))
+
+    async def flush(self) -> None:
+        """Wait until every mark made so far is written (before reading a row's status)."""
+        await self.marks.flush()
 
     async def _mark_group(self, group: Sequence[tuple[int, Status, str | None]]) -> list[bool]:
         rows = await self.pool.fetch(

@@ -180,6 +180,9 @@ class Ingest:
                     f"Event {event.id!r} from {event.source!r} was accepted before with other "
                     "content; send a new id for a new event.",
                 )
+            if row.status == "queued":  # its delivery's mark may still be gathering here
+                await self.inbox.flush()
+                row = await self.inbox.get(row.source, row.id, row.tenant) or row
             log.debug("duplicate event %s from %s", event.id, event.source)
             return Accepted(row, True, routed.version)
         if not committed.dispatch_now:  # queued for the loop: Temporal down, an earlier event

@@ -8,7 +8,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Path, Request
 
 from gateway.access.auth import RunsReader
-from gateway.api.deps import AnswersDep, PoolDep
+from gateway.api.deps import AnswersDep, IngestDep, PoolDep
 from gateway.api.models import EventLedger
 from gateway.inbox.ledger import read
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
@@ -47,6 +47,7 @@ async def get_event(
     request: Request,
     pool: PoolDep,
     answers: AnswersDep,
+    ingest: IngestDep,
     caller: RunsReader,
     source_and_id: Annotated[
         str,
@@ -63,6 +64,7 @@ async def get_event(
     """
     del source_and_id  # decoded already: split from the raw path instead (`event_ref`)
     source, event_id = event_ref(request)
+    await ingest.inbox.flush()  # this process's deliveries are in it, marks not yet written too
     ledger = await read(pool, source, event_id, caller.tenant)
     if ledger is None:
         raise Problem("event-not-found", f"No event from {source!r} has the id {event_id!r}.")
