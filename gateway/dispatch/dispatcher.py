@@ -127,8 +127,13 @@ class Dispatcher:
         finally:
             correlation_var.reset(token)
         self._down_until = 0.0
-        marked = self.inbox.mark_dispatched(row.seq, outcome.status, outcome.run_id)
+        ordered = row.partition_key is not None
+        marked = self.inbox.mark_dispatched(
+            row.seq, outcome.status, outcome.run_id, ordered=ordered
+        )
         marked.add_done_callback(self._woken_by_mark)
+        if ordered:  # the next event of its partition, posted after this answer, sees it done
+            await asyncio.shield(marked)
         if row.type in self.flow.controlled:
             await self.flow.delivered(row, outcome.run_id)
         log.info("event %s %s %s (run %s)", row.id, outcome.status, row.workflow_id, outcome.run_id)

@@ -9,6 +9,7 @@ another, so arrival order within a process is commit order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -34,6 +35,8 @@ class Batcher(Generic[T, R]):
         self.write = write
         self.max_size = max_size
         self.window = window
+        #: Set when an item must not wait out the window.
+        self._hurry = asyncio.Event()
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         #: Groups written, and items in them (for tests and the benchmark).
@@ -45,10 +48,15 @@ class Batcher(Generic[T, R]):
         # Shielded: a caller that gives up does not cancel the group's other members.
         return await asyncio.shield(self.later(item))
 
-    def later(self, item: T) -> asyncio.Future[R]:
-        """Write `item` with its group; the future of its result, for a caller that goes on."""
+    def later(self, item: T, *, hurry: bool = False) -> asyncio.Future[R]:
+        """Write `item` with its group; the future of its result, for a caller that goes on.
+
+        `hurry`: write the group now, without waiting out the window.
+        """
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
+        if hurry:
+            self._hurry.set()
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain(), name="group commit")
         return future
@@ -62,7 +70,9 @@ class Batcher(Generic[T, R]):
         try:
             while self._pending:
                 if self.window and len(self._pending) < self.max_size:
-                    await asyncio.sleep(self.window)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), self.window)
+                self._hurry.clear()
                 group = self._pending[: self.max_size]
                 del self._pending[: self.max_size]
                 try:

@@ -312,14 +312,17 @@ class Inbox:
         )
         return InboxRow.from_record(row) if row else None
 
-    def mark_dispatched(self, seq: int, status: Status, run_id: str | None) -> asyncio.Future[bool]:
+    def mark_dispatched(
+        self, seq: int, status: Status, run_id: str | None, *, ordered: bool = False
+    ) -> asyncio.Future[bool]:
         """Record that the delivery reached its workflow: true once written if another event of
         its partition waits.
 
         Marks gather for `MARK_WINDOW` and are written together, one statement per group; the
-        caller need not wait (`flush` waits for every mark made so far).
+        caller need not wait (`flush` waits for every mark made so far). The mark of an
+        `ordered` delivery is written at once: the next event of its partition waits for it.
         """
-        return self.marks.later((seq, status, run_id))
+        return self.marks.later((seq, status, run_id), hurry=ordered)
 
     async def flush(self) -> None:
         """Wait until every mark made so far is written (before reading a row's status)."""
