@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 
+from gateway.cloudevents import envelope
+from gateway.inbox.rows import NewDelivery, Routing
 from sagaway.ids import run_path
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -142,3 +144,26 @@ async def cli(env: dict[str, str], *args: str) -> tuple[int, str]:
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     return proc.returncode or 0, out.decode()
+
+
+def new_delivery(
+    event: dict[str, Any], workflow_id: str, *, partition: str | None = None
+) -> NewDelivery:
+    """The event's delivery as intake would commit it, for tests of the inbox alone (its
+    routing does not matter there)."""
+    parsed = envelope.from_structured(event)
+    canonical = parsed.canonical_json()
+    return NewDelivery(
+        source=parsed.source,
+        id=parsed.id,
+        type=parsed.type,
+        content_hash=parsed.content_hash(canonical),
+        event_json=canonical,
+        correlation_id="c",
+        workflow_id=workflow_id,
+        tenant="default",
+        trigger="OrderFulfillment/order.placed",
+        payload=b"{}",
+        routing=Routing(),
+        partition_key=partition,
+    )

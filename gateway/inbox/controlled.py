@@ -6,7 +6,7 @@ table. Those that take a connection run in the caller's transaction, under the c
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,18 +14,24 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from gateway.database import Conn
-from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, Routing, Status
+from gateway.inbox.rows import (
+    COLUMNS,
+    NEW_COLUMNS,
+    NEW_VALUES,
+    InboxRow,
+    NewDelivery,
+    Routing,
+    Status,
+)
 from gateway.inbox.store import refusal
 from sagaway.flow import DEFAULT_PRIORITY
 
 _INSERT = (
-    "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    " next_attempt_at, trace_context, tenant, status, reason, slot_key, throttle_key, rate_key,"
-    " group_key, priority, dispatched_at, delivery, delivery_key, body_digest, route, trigger,"
-    " payload, routing)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now() + $8::interval, $9::jsonb, $10, $11, $12,"
-    " $13, $14, $15, $16, $17, CASE WHEN $11 = 'dropped' THEN now() END, $18, $19, $20, $21,"
-    f" $22, $23, $24::jsonb) ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING {COLUMNS}"
+    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest, status, reason, slot_key, throttle_key,"
+    " rate_key, group_key, priority, dispatched_at)"
+    f" VALUES ({NEW_VALUES}, $18, $19, $20, $21, $22, $23, $24, $25,"
+    " CASE WHEN $19 = 'dropped' THEN now() END)"
+    f" ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING {COLUMNS}"
 )
 _OCCUPIED = (
     "SELECT slot_key, count(DISTINCT workflow_id) AS n FROM inbox WHERE type = $1"
@@ -76,19 +82,13 @@ async def insert(
 async def _insert(
     conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
 ) -> asyncpg.Record | None:
-    sealed = new.delivery
+    # A controlled trigger's order is its controls' (no partition is kept, as before).
+    values = dataclasses.replace(new, partition_key=None).values(lease)
+    digest = new.delivery.body_digest if new.delivery else None
     return await conn.fetchrow(
         _INSERT,
-        new.source,
-        new.id,
-        new.type,
-        new.content_hash,
-        new.event_json,
-        new.correlation_id,
-        new.workflow_id,
-        lease,
-        json.dumps(new.trace_context) if new.trace_context else None,
-        new.tenant,
+        *values,
+        digest,
         status,
         reason,
         keys.slot,
@@ -96,13 +96,6 @@ async def _insert(
         keys.rate,
         keys.group,
         keys.priority,
-        sealed.data if sealed else None,
-        sealed.key_id if sealed else None,
-        sealed.body_digest if sealed else None,
-        new.route,
-        new.trigger,
-        new.payload,
-        new.routing.as_json(),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import asyncpg
@@ -80,6 +80,43 @@ class NewDelivery:
     route: int = 0
     #: The event as a mapping, for the row handed back (not serialized again).
     event: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def values(self, lease: timedelta) -> tuple[Any, ...]:
+        """The values of `NEW_COLUMNS`; the row is due `lease` from now."""
+        sealed = self.delivery
+        return (
+            self.source,
+            self.id,
+            self.type,
+            self.content_hash,
+            self.event_json,
+            self.correlation_id,
+            self.workflow_id,
+            self.partition_key,
+            lease,
+            json.dumps(self.trace_context) if self.trace_context else None,
+            self.tenant,
+            sealed.data if sealed else None,
+            sealed.key_id if sealed else None,
+            self.route,
+            self.trigger,
+            self.payload,
+            self.routing.as_json(),
+        )
+
+
+#: The columns of a new delivery, in the order of `NewDelivery.values`: every insert of the
+#: package names them first, in this order (`inbox_commit` takes them as arrays).
+NEW_COLUMNS = (
+    "source, id, type, content_hash, event, correlation_id, workflow_id, partition_key,"
+    " next_attempt_at, trace_context, tenant, delivery, delivery_key, route, trigger, payload,"
+    " routing"
+)
+#: `NEW_COLUMNS`' values as statement parameters $1..$17, cast where the column needs it.
+NEW_VALUES = (
+    "$1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11, $12, $13,"
+    " $14, $15, $16, $17::jsonb"
+)
 
 
 @dataclass(frozen=True)

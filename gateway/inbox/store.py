@@ -8,7 +8,6 @@ commits through `commit`, dispatch claims and marks through the rest, flow contr
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,7 +17,15 @@ import asyncpg
 
 from gateway.database import POSTGRES_DOWN
 from gateway.inbox.groups import Batcher
-from gateway.inbox.rows import COLUMNS, InboxRow, NewDelivery, SealedDelivery, Status
+from gateway.inbox.rows import (
+    COLUMNS,
+    NEW_COLUMNS,
+    NEW_VALUES,
+    InboxRow,
+    NewDelivery,
+    SealedDelivery,
+    Status,
+)
 from gateway.problems import FieldError, Problem
 from gateway.telemetry.metrics import COMMIT_GROUP
 from sagaway.store import dead_letters
@@ -51,11 +58,7 @@ _EXISTING = (
 #: A delivery whose body is its identity (GitHub's) is written alone: a body seen before is
 #: refused by `BODY_DIGEST_INDEX`, which the caller answers as a duplicate.
 _INSERT_ALONE = (
-    "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
-    " partition_key, next_attempt_at, trace_context, tenant, delivery, delivery_key,"
-    " body_digest, route, trigger, payload, routing)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11,"
-    " $12, $13, $14, $15, $16, $17, $18::jsonb)"
+    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest) VALUES ({NEW_VALUES}, $18)"
     " ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING seq, received_at"
 )
 _MARK = (
@@ -155,26 +158,7 @@ class Inbox:
         unique = [group[i] for i in firsts.values()]
         columns: list[list[Any]] = [[] for _ in range(17)]
         for new, inline in unique:
-            sealed = new.delivery
-            values = (
-                new.source,
-                new.id,
-                new.type,
-                new.content_hash,
-                new.event_json,
-                new.correlation_id,
-                new.workflow_id,
-                new.partition_key,
-                INLINE_LEASE if inline else timedelta(0),
-                json.dumps(new.trace_context) if new.trace_context else None,
-                new.tenant,
-                sealed.data if sealed else None,
-                sealed.key_id if sealed else None,
-                new.route,
-                new.trigger,
-                new.payload,
-                new.routing.as_json(),
-            )
+            values = new.values(INLINE_LEASE if inline else timedelta(0))
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
         written = {r["ord"]: r for r in await self.pool.fetch(_COMMIT, *columns)}
@@ -222,27 +206,8 @@ class Inbox:
     async def _insert_alone(
         self, new: NewDelivery, inline: bool, sealed: SealedDelivery
     ) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(
-            _INSERT_ALONE,
-            new.source,
-            new.id,
-            new.type,
-            new.content_hash,
-            new.event_json,
-            new.correlation_id,
-            new.workflow_id,
-            new.partition_key,
-            INLINE_LEASE if inline else timedelta(0),
-            json.dumps(new.trace_context) if new.trace_context else None,
-            new.tenant,
-            sealed.data,
-            sealed.key_id,
-            sealed.body_digest,
-            new.route,
-            new.trigger,
-            new.payload,
-            new.routing.as_json(),
-        )
+        lease = INLINE_LEASE if inline else timedelta(0)
+        return await self.pool.fetchrow(_INSERT_ALONE, *new.values(lease), sealed.body_digest)
 
     async def with_delivery(
         self, source: str, event_id: str, tenant: str = DEFAULT_TENANT

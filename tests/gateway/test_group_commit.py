@@ -12,11 +12,10 @@ import httpx
 import pytest
 
 from gateway import migrations
-from gateway.cloudevents import envelope
-from gateway.inbox.rows import NewDelivery, Routing
+from gateway.inbox.rows import NewDelivery
 from gateway.inbox.store import Committed, Inbox
 from gateway.problems import Problem
-from tests.helpers import post
+from tests.helpers import new_delivery, post
 from tests.stack import order_event
 
 #: Over the unique index's size (about 2,700 bytes of tenant, source and id together).
@@ -24,22 +23,11 @@ TOO_LONG_ID = secrets.token_hex(1500)  # random: a repeated letter compresses be
 
 
 def delivery(event_id: str, *, partition: str | None = None) -> NewDelivery:
-    """An order event's delivery as intake would commit it (its routing does not matter here)."""
-    event = envelope.from_structured({**order_event(), "id": event_id})
-    canonical = event.canonical_json()
-    return NewDelivery(
-        source=event.source,
-        id=event.id,
-        type=event.type,
-        content_hash=event.content_hash(canonical),
-        event_json=canonical,
-        correlation_id="c",
-        workflow_id=partition or f"order-{event_id[:40]}",
-        tenant="default",
-        trigger="OrderFulfillment/order.placed",
-        payload=b"{}",
-        routing=Routing(),
-        partition_key=partition,
+    """An order event's delivery, of its own workflow id unless it is in `partition`."""
+    return new_delivery(
+        {**order_event(), "id": event_id},
+        partition or f"order-{event_id[:40]}",
+        partition=partition,
     )
 
 

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import asyncpg
 
 from gateway import migrations
-from gateway.cloudevents import envelope
-from gateway.cloudevents.envelope import CloudEvent
-from gateway.inbox.rows import NewDelivery, Routing
 from gateway.inbox.store import Inbox
 from gateway.ops.retention import prune
+from tests.helpers import new_delivery
 from tests.stack import order_event
-
-
-def delivery(event: CloudEvent, workflow_id: str) -> NewDelivery:
-    """The event's delivery as intake would commit it (its routing does not matter here)."""
-    return NewDelivery(
-        source=event.source,
-        id=event.id,
-        type=event.type,
-        content_hash=event.content_hash(),
-        event_json=json.dumps(event.as_json()),
-        correlation_id="c",
-        workflow_id=workflow_id,
-        tenant="default",
-        trigger="OrderFulfillment/order.placed",
-        payload=b"{}",
-        routing=Routing(),
-    )
 
 
 async def test_pruning_forgets_delivered_events_older_than_the_window(
@@ -42,10 +22,10 @@ async def test_pruning_forgets_delivered_events_older_than_the_window(
         async with pool.acquire() as conn:
             await migrations.migrate(conn)
         inbox = Inbox(pool)
-        events = [envelope.from_structured(order_event()) for _ in range(5)]
+        events = [order_event() for _ in range(5)]
         rows = []
         for event in events:
-            committed = await inbox.commit(delivery(event, event.id))
+            committed = await inbox.commit(new_delivery(event, event["id"]))
             assert committed.new
             rows.append(committed.row)
         old_started, old_signaled, recent, old_dead, queued = rows
@@ -63,7 +43,7 @@ async def test_pruning_forgets_delivered_events_older_than_the_window(
         left = {r["seq"] for r in await pool.fetch("SELECT seq FROM inbox")}
         assert left == {recent.seq, old_dead.seq, queued.seq}
         # Past the window a duplicate is a new event; within it, still a duplicate.
-        assert (await inbox.commit(delivery(events[0], "w"))).new
-        assert not (await inbox.commit(delivery(events[2], "w"))).new
+        assert (await inbox.commit(new_delivery(events[0], "w"))).new
+        assert not (await inbox.commit(new_delivery(events[2], "w"))).new
     finally:
         await pool.close()
