@@ -1,4 +1,4 @@
-"""Scenario 9: the gateway SIGKILLed while groups of events are being committed.
+"""Scenario 10: the gateway SIGKILLed while groups of events are being committed.
 
 Many producers post at once, so the inbox writes them in groups (one statement per group); the
 gateway dies mid-stream, with groups in flight, and the producer does not resend. Every event
@@ -93,7 +93,7 @@ async def test_a_gateway_killed_mid_group_commit_loses_and_repeats_nothing(
     )
     figure_book.record(
         Figures(
-            "9. gateway SIGKILLed during group commits",
+            "10. gateway SIGKILLed during group commits",
             len(orders),
             f"{IN_FLIGHT} producers, groups of up to {group:.0f} events; SIGKILL with"
             f" {at_kill} committed, {unanswered} posts unanswered and not resent",
