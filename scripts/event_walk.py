@@ -7,7 +7,8 @@ Starts a dev server, Postgres, the demo services, a worker and a gateway (no dis
 only the request's own work is seen) from the tree, posts one order after a warm-up, and lists
 every call into `gateway/` or `sagaway/` from the route until the answer (and the grouped writes
 it leads to): calls, distinct functions, files, and how often the walk calls into a file it had
-left before; `--list` prints the functions.
+left before; `--list` prints the functions. Calls are the interpreter's profile events: each
+resumption of a coroutine after an `await` counts as a call of its own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +111,9 @@ def main() -> None:
     """Walk one event and print what it passed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("tree", nargs="?", default=str(HERE.parent), help="the checkout to run")
-    parser.add_argument("--list", action="store_true", help="print every function passed")
+    parser.add_argument(
+        "--list", action="store_true", help="print every function passed, with its calls"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="sagaway-walk-out-") as folder:
         out = Path(folder) / "calls.tsv"
@@ -118,12 +122,9 @@ def main() -> None:
     pairs = [(path, name) for path, name in calls]
     for key, value in summary(pairs).items():
         sys.stdout.write(f"{key}: {value}\n")
-    if args.list:
-        seen: set[tuple[str, str]] = set()
-        for path, name in pairs:
-            if (path, name) not in seen:
-                seen.add((path, name))
-                sys.stdout.write(f"  {path}  {name}\n")
+    if args.list:  # each function once, in the order first called, with its number of calls
+        for (path, name), count in Counter(pairs).items():
+            sys.stdout.write(f"  {count:3d}  {path}  {name}\n")
 
 
 if __name__ == "__main__":
