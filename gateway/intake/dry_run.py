@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from gateway.cloudevents.envelope import CloudEvent
 from gateway.intake.ingest import Ingest
+from gateway.intake.routing import event_meta
 from gateway.problems import FieldError, field_path
-from sagaway.events import EventMeta
 from sagaway.schemas.versions import UnknownSchema
 from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
 from sagaway.triggers import UnknownEventType
@@ -70,9 +70,8 @@ async def dry_run(ingest: Ingest, event: CloudEvent, tenant: str = DEFAULT_TENAN
             FieldError(field=field_path(e["loc"]) or "data", message=e["msg"]) for e in err.errors()
         ]
         return result
-    meta = EventMeta(
-        id=event.id, source=event.source, type=event.type, time=event.time, correlation_id="-"
-    )
+    # Rendered from the envelope as intake renders it (the tenant and subject included).
+    meta = event_meta(event, tenant, "-")
     result.workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(loaded.data, meta))
     # With a vault the inbox holds tokenized data, so only a plain inbox can compare content.
     same = recorded is None or (ingest.router.vault is not None and ingest.router.vault.enabled)

@@ -80,10 +80,6 @@ class Ingest:
         """Every version of every event type's data."""
         return self.router.schemas
 
-    async def as_kept(self, event: CloudEvent, tenant: str) -> CloudEvent:
-        """The event as the inbox keeps it: with the vault on, sensitive fields are tokens."""
-        return await self.router.as_kept(event, tenant)
-
     async def accept(
         self,
         event: CloudEvent,

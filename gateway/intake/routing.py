@@ -96,15 +96,7 @@ class Router:
             kept = dataclasses.replace(event, data=tokenized)
             # The workflow's input holds the tokens, read like the plain data was.
             payload_data, _ = self.validate(event.type, tokenized, dataschema)
-        meta = EventMeta(
-            id=event.id,
-            source=event.source,
-            type=event.type,
-            time=event.time,
-            subject=event.attributes.get("subject"),
-            correlation_id=correlation_id,
-            tenant=tenant,
-        )
+        meta = event_meta(event, tenant, correlation_id)
         route = Route(
             trigger=trigger,
             # The model renders the workflow id, whose template may name no sensitive field.
@@ -148,6 +140,19 @@ class Router:
             detail = f"The data of {event_type!r} fails its schema in {len(errors)} place(s)."
             raise Refused("invalid-data", detail, errors=errors) from None
         return loaded.data, loaded.version
+
+
+def event_meta(event: CloudEvent, tenant: str, correlation_id: str) -> EventMeta:
+    """The envelope the trigger's templates read (and the workflow sees beside a signal)."""
+    return EventMeta(
+        id=event.id,
+        source=event.source,
+        type=event.type,
+        time=event.time,
+        subject=event.attributes.get("subject"),
+        correlation_id=correlation_id,
+        tenant=tenant,
+    )
 
 
 def render_routing(

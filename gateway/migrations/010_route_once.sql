@@ -10,6 +10,10 @@ ALTER TABLE inbox ADD COLUMN trigger text;
 ALTER TABLE inbox ADD COLUMN payload bytea;
 -- What intake rendered for the start: business key, priority, fairness, summary.
 ALTER TABLE inbox ADD COLUMN routing jsonb;
+-- What the gateway routes at start (`gateway/intake/backfill.py`): waiting rows an older gateway
+-- committed without routing. Every row written from now on has a payload, so it stays small.
+CREATE INDEX inbox_unrouted ON inbox (seq) WHERE payload IS NULL
+    AND status IN ('queued', 'held', 'debounced', 'batched');
 ALTER TABLE inbox DROP CONSTRAINT inbox_tenant_source_id_key;
 CREATE UNIQUE INDEX inbox_event_route ON inbox (tenant, source, id, route);
 DROP INDEX inbox_body_digest;

@@ -197,7 +197,7 @@ async def check(
     try:
         data = parse_json(raw.body)
         again = to_event(webhook, verified or Verified(event_id, None), raw.headers, raw.body, data)
-        as_kept = await ingest.as_kept(again, tenant)
+        as_kept = await ingest.router.as_kept(again, tenant)
         matches = as_kept.id == event_id and as_kept.same_content(row.content_hash)
     except Problem:
         matches = False

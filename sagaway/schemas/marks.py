@@ -14,6 +14,7 @@ the value itself against the field's constraints, then swaps it for a token, and
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -64,14 +65,20 @@ def is_sensitive(model: type[BaseModel], field: str) -> bool:
 
 def sensitive_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     """Dotted paths of every `Sensitive` field of `model`, nested models and lists included."""
+    return list(_sensitive_paths(model, prefix))
+
+
+@functools.cache
+def _sensitive_paths(model: type[BaseModel], prefix: str) -> tuple[str, ...]:
+    """Found once per model: asked on every event's way in and every revealing call."""
     paths: list[str] = []
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         if is_sensitive(model, name):
             paths.append(path)
         for inner in _models_in(info.annotation):
-            paths.extend(sensitive_paths(inner, f"{path}."))
-    return paths
+            paths.extend(_sensitive_paths(inner, f"{path}."))
+    return tuple(paths)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
