@@ -92,6 +92,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             dispatcher,
             Admission(inbox, settings),
             start_inline=settings.accept_mode == "start",
+            update_timeout=settings.update_timeout_seconds,
         )
         api.state.answers = Answers(settings.effective_ui_url, settings.temporal_namespace)
         api.state.event_route = EventRoute(

@@ -109,7 +109,21 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "(batch), or ce-* headers with the data as the body (binary); event data is JSON or "
         "text, not opaque binary.",
     ),
-    "no-route": (422, "No workflow for this event type", "No trigger listens to this type."),
+    "no-route": (
+        422,
+        "No workflow for this event",
+        "No trigger listens to this type, or none of its triggers' filters selects the event.",
+    ),
+    "update-rejected": (
+        422,
+        "Update rejected",
+        "The workflow's update validator refused the event; the detail is its message.",
+    ),
+    "not-cancellable": (
+        409,
+        "Not cancellable",
+        "Only a delayed event not yet delivered can be cancelled.",
+    ),
     "unknown-schema": (
         422,
         "Unknown data schema",

@@ -33,7 +33,7 @@ from sagaway.saga import (
 )
 from sagaway.schemas.marks import Sensitive
 from sagaway.schemas.versions import upcaster
-from sagaway.triggers import signals, starts
+from sagaway.triggers import signals, starts, updates
 from sagaway.webhooks import Webhook
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ __all__ = [
     "signals",
     "starts",
     "upcaster",
+    "updates",
 ]
 
 

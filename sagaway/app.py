@@ -120,7 +120,7 @@ class App:
     def event_types(self) -> list[str]:
         """The event types the app's own triggers route (Sagaway's are not listed)."""
         own = set(self.workflows)
-        return sorted(t for t, trig in self.registry.event_types.items() if trig.workflow in own)
+        return sorted({t.event_type for t in self.registry.triggers if t.workflow in own})
 
     def resources(self) -> list[Any]:
         """Activity objects to close when the worker stops (those with an `aclose()`)."""
@@ -142,7 +142,7 @@ class App:
         for fn in self.activities:
             owner = getattr(fn, "__self__", None)
             modules.add(type(owner).__module__ if owner is not None else fn.__module__)
-        for trigger in self.registry.event_types.values():
+        for trigger in self.registry.triggers:
             modules.add(trigger.data_model.__module__)
         return sorted(m for m in modules - workflow_modules if m != "__main__")
 
@@ -154,7 +154,7 @@ class App:
             for cls in self.all_workflows
             if not any(cls.__module__ == p or cls.__module__.startswith(p + ".") for p in passed)
         }
-        models = {t.data_model for t in self.registry.event_types.values()}
+        models = {t.data_model for t in self.registry.triggers}
         return sorted(
             f"{m.__module__}.{m.__qualname__}" for m in models if m.__module__ in reimported
         )

@@ -41,6 +41,11 @@ def run_path(workflow_id: str) -> str:
     return f"/runs/{quote(workflow_id, safe='')}"
 
 
+def event_path(source: str, event_id: str) -> str:
+    """The gateway path of an event, `/events/<source>/<id>`, each percent-encoded."""
+    return f"/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
+
+
 def header_value(value: str) -> str:
     """`value` percent-encoded for an HTTP header, as CloudEvents attributes are."""
     if not _UNSAFE_IN_HEADER.search(value):

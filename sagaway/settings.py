@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="Run the dispatcher loop in each gateway. False: `sagaway dispatcher` "
         "processes deliver queued events instead (the gateway then only accepts).",
     )
+    update_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long `POST /events` waits for a workflow update's answer (200 with "
+        "`result`); past it the answer is 202 `updating` with `links.result` to poll.",
+    )
     dispatch_concurrency: int = Field(
         32, ge=1, description="Deliveries the dispatcher has in flight at once."
     )

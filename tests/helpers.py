@@ -15,6 +15,7 @@ import httpx
 
 from gateway.cloudevents import envelope
 from gateway.inbox.rows import NewDelivery, Routing
+from gateway.inbox.store import Committed, Inbox
 from sagaway.ids import run_path
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -167,3 +168,9 @@ def new_delivery(
         routing=Routing(),
         partition_key=partition,
     )
+
+
+async def commit(inbox: Inbox, new: NewDelivery) -> Committed:
+    """Commit one delivery (an event of one route) to `inbox`: its commit."""
+    committed = await inbox.commit([new])
+    return committed[0]

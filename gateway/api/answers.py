@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from gateway.api.models import EventAccepted, RunLinks
+from gateway.api.models import EventAccepted, EventUpdated, RunLinks, TriggerDelivery
 from gateway.inbox.rows import InboxRow
 from gateway.intake.ingest import Accepted
-from sagaway.ids import run_path
+from sagaway.ids import event_path, run_path
 from sagaway.observability.correlation import HTTP_HEADER
+
+#: The statuses of a delivery that is a workflow update (with an answer to poll).
+UPDATES = ("updating", "updated")
 
 
 class Answers:
@@ -20,16 +25,43 @@ class Answers:
         """Link runs to the Temporal UI at `ui_url`, in `namespace`."""
         self._ui = f"{ui_url}/namespaces/{quote(namespace, safe='')}/workflows/"
 
-    def links(self, workflow_id: str, run_id: str | None) -> RunLinks:
-        """Links to a run in this gateway and in the Temporal UI."""
+    def links(
+        self, workflow_id: str, run_id: str | None, *, result: InboxRow | None = None
+    ) -> RunLinks:
+        """Links to a run in this gateway and in the Temporal UI (and to an update's answer)."""
         ui = self._ui + quote(workflow_id, safe="")
         if run_id:
             ui += f"/{run_id}/history"
-        return RunLinks(run=run_path(workflow_id), temporal_ui=ui)
+        answer = None
+        if result is not None and result.status in UPDATES:
+            answer = f"{event_path(result.source, result.id)}/result"
+        return RunLinks(run=run_path(workflow_id), temporal_ui=ui, result=answer)
 
-    def body(self, row: InboxRow, *, duplicate: bool = False) -> EventAccepted:
-        """The answer's body for a recorded event."""
-        return EventAccepted(
+    def delivery(self, row: InboxRow) -> TriggerDelivery:
+        """What became of one delivery of an event."""
+        return TriggerDelivery(
+            workflow=row.trigger.split("/", 1)[0] if row.trigger else None,
+            workflow_id=row.workflow_id,
+            status=row.status,
+            reason=row.reason,
+            run_id=row.run_id,
+            links=self.links(row.workflow_id, row.run_id, result=row),
+        )
+
+    def body(
+        self,
+        rows: Sequence[InboxRow],
+        *,
+        duplicate: bool = False,
+        answered: bool = False,
+        result: Any = None,
+    ) -> EventAccepted:
+        """The answer's body for a recorded event: its first delivery's, and every delivery.
+
+        An update's answer (`answered`) comes with its `result`.
+        """
+        row = rows[0]
+        fields: dict[str, Any] = dict(
             id=row.id,
             source=row.source,
             type=row.type,
@@ -38,22 +70,35 @@ class Answers:
             workflow_id=row.workflow_id,
             run_id=row.run_id,
             correlation_id=row.correlation_id,
-            links=self.links(row.workflow_id, row.run_id),
+            links=self.links(row.workflow_id, row.run_id, result=row),
             duplicate=duplicate,
+            triggers=[self.delivery(r) for r in rows],
         )
+        if row.status in UPDATES:
+            return EventUpdated(**fields, result=result if answered else None)
+        return EventAccepted(**fields)
 
     def status(self, accepted: Accepted) -> int:
-        """202 for a new event, 200 for a duplicate."""
-        return 200 if accepted.duplicate else 202
+        """202 for a new event, 200 for a duplicate or an update's answer."""
+        return 200 if accepted.duplicate or accepted.answered else 202
+
+    def accepted_body(self, accepted: Accepted) -> EventAccepted:
+        """The body of an accepted event."""
+        return self.body(
+            accepted.rows,
+            duplicate=accepted.duplicate,
+            answered=accepted.answered,
+            result=accepted.result,
+        )
 
     def item(self, accepted: Accepted) -> dict[str, object]:
         """One batch item: the status and the body."""
-        body = self.body(accepted.row, duplicate=accepted.duplicate)
+        body = self.accepted_body(accepted)
         return {"status": self.status(accepted), "body": body.model_dump(mode="json")}
 
     def response(self, accepted: Accepted) -> Response:
         """The answer to a single event: its body, the correlation id, deprecation headers."""
-        body = self.body(accepted.row, duplicate=accepted.duplicate)
+        body = self.accepted_body(accepted)
         headers = {HTTP_HEADER: body.correlation_id}
         if accepted.version is not None:
             # An old schema version is accepted (and upcast), with headers that say it is going.

@@ -19,32 +19,61 @@ class RunLinks(BaseModel):
 
     run: str = Field(description="This gateway's view of the run", examples=["/runs/order-o-123"])
     temporal_ui: str = Field(description="The run's page in the Temporal UI")
+    result: str | None = Field(
+        None,
+        description="An update's answer, to poll while it runs (`/events/{source}/{id}/result`)",
+    )
+
+
+_STATUS = (
+    "started/signaled: delivered; queued: committed, Temporal not reached yet (it will be); "
+    "held: flow control keeps it until a slot or budget frees, or a signal waits for its run "
+    "(wait_for_run); debounced/batched: it waits for its window's one run; dropped: flow "
+    "control decided it never runs (recorded); scheduled: a delayed event, delivered when due; "
+    "cancelled: a delayed event cancelled before it was due; updated: the workflow's update "
+    "returned (`result`); updating: the update runs (poll `links.result`); dead_lettered: "
+    "committed, but its workflow could not take it (kept for replay)"
+)
+_REASON = (
+    "Why it is not running (yet): concurrency, throttle, rate_limit, debounce, batch, "
+    "singleton, wait_for_run"
+)
+
+
+class TriggerDelivery(BaseModel):
+    """What became of an event's delivery to one of the triggers that selected it."""
+
+    workflow: str | None = Field(description="The workflow type", examples=["OrderFulfillment"])
+    workflow_id: str
+    status: EventStatus = Field(description=_STATUS)
+    reason: str | None = Field(None, description=_REASON)
+    run_id: str | None
+    links: RunLinks
 
 
 class EventAccepted(BaseModel):
-    """What became of an accepted event."""
+    """What became of an accepted event (for its first selected trigger, and each in `triggers`)."""
 
     id: str
     source: str
     type: str
-    status: EventStatus = Field(
-        description="started/signaled: delivered; queued: committed, Temporal not reached yet "
-        "(it will be); held: flow control keeps it until a slot or budget frees; "
-        "debounced/batched: it waits for its window's one run; dropped: flow control decided "
-        "it never runs (recorded); dead_lettered: committed, but its workflow could not take "
-        "it (kept for replay)"
-    )
-    reason: str | None = Field(
-        None,
-        description="Why it is not running (yet): concurrency, throttle, rate_limit, debounce, "
-        "batch or singleton",
-        examples=["concurrency"],
-    )
+    status: EventStatus = Field(description=_STATUS)
+    reason: str | None = Field(None, description=_REASON, examples=["concurrency"])
     workflow_id: str
     run_id: str | None
     correlation_id: str
     links: RunLinks
     duplicate: bool = Field(False, description="True when this (source, id) was seen before")
+    triggers: list[TriggerDelivery] = Field(
+        default_factory=list,
+        description="Every trigger that selected the event, in declaration order (fan-out)",
+    )
+
+
+class EventUpdated(EventAccepted):
+    """An event delivered as a workflow update, with the update handler's answer."""
+
+    result: Any = Field(None, description="What the update handler returned")
 
 
 class BatchItem(BaseModel):
@@ -72,3 +101,6 @@ class EventLedger(Ledger):
     """An event's current status and every decision about it, with links to its run."""
 
     links: RunLinks
+    triggers: list[TriggerDelivery] = Field(
+        default_factory=list, description="Each selected trigger's delivery, in declaration order"
+    )

@@ -78,7 +78,8 @@ def describe_events(schema: dict[str, Any], registry: Registry, max_batch_events
         return
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     alternatives = []
-    for event_type, trigger in sorted(registry.event_types.items()):
+    for event_type, triggers in sorted(registry.event_types.items()):
+        trigger = triggers[0]  # every trigger of a type reads it with one model
         data = trigger.data_model.model_json_schema(
             mode="validation", ref_template="#/components/schemas/{model}"
         )

@@ -9,27 +9,35 @@ policy joins a running run and the reuse policy refuses a second run after the f
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from gateway.database import POSTGRES_DOWN
 from gateway.dispatch.starts import event_meta, list_input, raw_input, start_options
 from gateway.flow.engine import FlowEngine
-from gateway.inbox.rows import InboxRow, Status
+from gateway.inbox.rows import InboxRow, Routing, Status
 from gateway.inbox.store import Inbox
 from gateway.telemetry import metrics, spans
 from sagaway import search_attributes as sa
+from sagaway.events import EventMeta
 from sagaway.observability import log_fields, tracing
 from sagaway.observability.correlation import correlation_id as correlation_var
 from sagaway.tenancy import DEFAULT_TENANT
-from sagaway.triggers import Registry
+from sagaway.triggers import Registry, Trigger
 
 log = logging.getLogger("sagaway.gateway.dispatch")
 
@@ -41,12 +49,20 @@ LOOP_LEASE = timedelta(seconds=30)
 OUTAGE_HOLD_SECONDS = 2.0
 
 
+#: How often a parked signal (`wait_for_run`) looks again for a run started some other way
+#: (a start through the gateway releases it at once).
+PARK_LOOK_AGAIN = timedelta(seconds=5)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """Where an event stands after a dispatch attempt."""
 
     status: Status
     run_id: str | None = None
+    reason: str | None = None
+    #: Why it was dead-lettered, in words.
+    detail: str | None = None
 
 
 class Dispatcher:
@@ -76,6 +92,10 @@ class Dispatcher:
         #: Set when a delivery may have unblocked the next event of an ordered partition.
         self.wake = asyncio.Event()
         self._down_until = 0.0
+        #: Updates accepted by their workflow, whose answers the request awaits (`answer`).
+        self._updates: dict[int, WorkflowUpdateHandle[Any]] = {}
+        #: When (loop time) delayed events or parked signals are next due; 0: look now.
+        self._next_due = 0.0
         #: Flow control of the triggers that declare it (inactive when none does).
         self.flow = FlowEngine(client, registry, inbox.pool, self.notify)
 
@@ -112,12 +132,17 @@ class Dispatcher:
         try:
             # Bounded: a hung Temporal must not hold the producer's request; the loop retries.
             outcome = await asyncio.wait_for(self._deliver(row), DISPATCH_TIMEOUT_SECONDS)
+        except _Parked as parked:
+            await self.inbox.park(row, parked.look_again, first=row.reason != "wait_for_run")
+            self.scheduled_in(parked.look_again)
+            log.info("signal %s waits for run %s", row.id, row.workflow_id)
+            return Outcome("held", reason="wait_for_run")
         except _Permanent as err:
             log.warning("event %s dead-lettered: %s", row.id, err.detail)
             await self.inbox.mark_dead(row, err.reason, err.detail)
             if row.partition_key is not None:
                 self.wake.set()
-            return Outcome("dead_lettered")
+            return Outcome("dead_lettered", reason=err.reason, detail=err.detail)
         except Exception as err:  # Temporal unreachable, or slow: keep it queued.
             self._down_until = time.monotonic() + OUTAGE_HOLD_SECONDS
             delay = min(MAX_BACKOFF, timedelta(seconds=2 ** min(row.attempts, 10)))
@@ -152,6 +177,8 @@ class Dispatcher:
             window = await self.flow.window(row)
             arg = list_input([payload or b"null" for payload, _ in window])
             routing = window[0][1] or routing
+        if trigger.action == "update":
+            return await self._update(row, trigger, arg, meta, routing)
         if trigger.action == "start":
             try:
                 handle = await self.client.start_workflow(
@@ -164,13 +191,16 @@ class Dispatcher:
                     **start_options(meta, row.workflow_id, routing, self.gateway_url),
                 )
             except WorkflowAlreadyStartedError as err:  # its run closed: the reuse policy
-                await self._ensure_own_run(row, err.run_id)
+                await self._ensure_own_run(row, trigger, err.run_id)
                 return Outcome("started", err.run_id)
+            except RPCError as err:
+                _refused(err, row)
+                raise
             # The start met a run already open under this id (`USE_EXISTING`). The SDK keeps
             # the answer's `started` flag on a private field; without it, check every start.
             answer = getattr(handle, "_start_workflow_response", None)
             if not getattr(answer, "started", False):
-                await self._ensure_own_run(row, handle.first_execution_run_id)
+                await self._ensure_own_run(row, trigger, handle.first_execution_run_id)
             return Outcome("started", handle.first_execution_run_id)
         try:
             await self.client.get_workflow_handle(row.workflow_id).signal(
@@ -178,18 +208,92 @@ class Dispatcher:
             )
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
+                left = _wait_left(row, trigger.wait_for_run)
+                if left is not None:
+                    raise _Parked(min(left, PARK_LOOK_AGAIN)) from None
                 raise _Permanent(
                     "workflow-not-running", f"no running workflow {row.workflow_id!r} to signal"
                 ) from None
+            _refused(err, row)
             raise
         return Outcome("signaled")
 
-    async def _ensure_own_run(self, row: InboxRow, run_id: str | None) -> None:
-        """Refuse (dead-letter) a start that met a run of another tenant under its workflow id.
+    async def _update(
+        self, row: InboxRow, trigger: Trigger, arg: Any, meta: EventMeta, routing: Routing
+    ) -> Outcome:
+        """Call the workflow's update (starting the run first with `start`), until accepted.
+
+        Its answer is awaited apart (`answer`): the update may take longer than a delivery.
+        """
+        update_id = update_id_of(row)
+        try:
+            if trigger.start and trigger.run is not None:
+                operation = WithStartWorkflowOperation(
+                    trigger.run,
+                    arg,
+                    id=row.workflow_id,
+                    task_queue=self.task_queue,
+                    **start_options(meta, row.workflow_id, routing, self.gateway_url),
+                )
+                handle = await self.client.start_update_with_start_workflow(
+                    trigger.update_name,
+                    args=[arg, meta],
+                    id=update_id,
+                    start_workflow_operation=operation,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=RPC_TIMEOUT,
+                )
+            else:
+                handle = await self.client.get_workflow_handle(row.workflow_id).start_update(
+                    trigger.update_name,
+                    args=[arg, meta],
+                    id=update_id,
+                    wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                    rpc_timeout=RPC_TIMEOUT,
+                )
+        except WorkflowUpdateFailedError as err:  # its validator refused the event
+            raise _Permanent("update-rejected", failure_message(err)) from None
+        except WorkflowAlreadyStartedError:  # the run of this id closed: the reuse policy
+            raise _Permanent(
+                "workflow-not-running", f"the run {row.workflow_id!r} has closed"
+            ) from None
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                raise _Permanent(
+                    "workflow-not-running", f"no running workflow {row.workflow_id!r} to update"
+                ) from None
+            _refused(err, row)
+            raise
+        self._updates[row.seq] = handle
+        return Outcome("updating", handle.workflow_run_id)
+
+    async def answer(self, row: InboxRow, wait: float) -> tuple[bool, Any]:
+        """The answer of a delivered update within `wait` seconds: (True, result), or (False, None)
+        while it runs. A handler that failed is `UpdateRejected`."""
+        handle = self._updates.pop(row.seq, None) or self.client.get_workflow_handle(
+            row.workflow_id, run_id=row.run_id
+        ).get_update_handle(update_id_of(row))
+        try:
+            result = await asyncio.wait_for(handle.result(rpc_timeout=RPC_TIMEOUT), wait)
+        except TimeoutError:
+            return False, None
+        except WorkflowUpdateFailedError as err:
+            message = failure_message(err)
+            if row.status != "dead_lettered":
+                await self.inbox.mark_dead(row, "update-rejected", message)
+            raise UpdateRejected(message) from None
+        if row.status != "updated":
+            await self.inbox.flush()  # after its `updating` mark, not in one statement with it
+            await self.inbox.mark_dispatched(row.seq, "updated", row.run_id)
+        return True, result
+
+    async def _ensure_own_run(self, row: InboxRow, trigger: Trigger, run_id: str | None) -> None:
+        """Refuse (dead-letter) a start that met another tenant's or workflow's run under its id.
 
         Gateway-made ids of two tenants never collide (`sagaway.tenancy`); a run started some
-        other way can still hold one. Reporting it `started` would hand the event's producer
-        another tenant's run, and the event would never run.
+        other way can still hold one, and two triggers of one event type (fan-out) may render
+        one id. Reporting it `started` would hand the event's producer a run that is not its
+        own, and the event would never run.
         """
         desc = await self.client.get_workflow_handle(row.workflow_id, run_id=run_id).describe(
             rpc_timeout=RPC_TIMEOUT
@@ -199,6 +303,12 @@ class Dispatcher:
             raise _Permanent(
                 "workflow-id-taken",
                 f"workflow id {row.workflow_id!r} is held by a run that is not this tenant's",
+            )
+        if desc.workflow_type != trigger.workflow_type:
+            raise _Permanent(
+                "workflow-id-taken",
+                f"workflow id {row.workflow_id!r} is held by a run of {desc.workflow_type}, "
+                f"not {trigger.workflow_type}",
             )
 
     async def run_loop(
@@ -226,6 +336,8 @@ class Dispatcher:
             while not stop.is_set():
                 room = concurrency - len(inflight)
                 rows: list[InboxRow] = []
+                if loop.time() >= self._next_due:
+                    await self._promote(interval)
                 if room > 0:
                     self.wake.clear()  # before the claim: a commit after it wakes the next one
                     try:
@@ -253,12 +365,41 @@ class Dispatcher:
             if inflight:  # let deliveries in flight record their outcome
                 await asyncio.gather(*inflight, return_exceptions=True)
 
+    async def _promote(self, interval: float) -> None:
+        """Queue delayed events and parked signals that are due; learn when the next is."""
+        now = asyncio.get_running_loop().time()
+        try:
+            promoted, next_in = await self.inbox.promote_due()
+        except POSTGRES_DOWN as err:
+            log.warning("delayed events wait, Postgres unreachable: %s", err)
+            self._next_due = now + interval
+            return
+        # Looked at again within the interval: another gateway may schedule one due sooner.
+        wait = interval if next_in is None else min(interval, next_in.total_seconds())
+        self._next_due = now + max(wait, 0.0)
+        if promoted:
+            self.wake.set()
+
+    def scheduled(self, due: datetime) -> None:
+        """An event of this process is due at `due`: look for it then."""
+        self.scheduled_in(due - datetime.now(UTC))
+
+    def scheduled_in(self, delay: timedelta) -> None:
+        """Something is due in `delay`: look for it then."""
+        when = asyncio.get_running_loop().time() + max(delay.total_seconds(), 0.0)
+        if when < self._next_due:
+            self._next_due = when
+            self.wake.set()  # the loop's nap was set before it knew
+
     def _nap(self, interval: float) -> float:
-        """The loop's sleep: the interval, or less when a throttle refills or a window closes."""
+        """The loop's sleep: the interval, or less when a throttle refills, a window closes or
+        a delayed event is due."""
+        now = asyncio.get_running_loop().time()
+        nap = min(interval, max(self._next_due - now, 0.0))
         due = self.flow.next_due
         if due is None:
-            return interval
-        return min(interval, max(due - asyncio.get_running_loop().time(), 0.0))
+            return nap
+        return min(nap, max(due - now, 0.0))
 
     def notify(self) -> None:
         """Wake the loop: an event was committed for it to deliver."""
@@ -275,6 +416,44 @@ class Dispatcher:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+
+
+class UpdateRejected(Exception):
+    """The workflow's update refused the event: its validator, or its handler failing."""
+
+
+def update_id_of(row: InboxRow) -> str:
+    """The update's id: the same for every attempt at one delivery, so Temporal runs it once."""
+    digest = hashlib.sha256(f"{row.source}\n{row.id}\n{row.route}".encode()).hexdigest()
+    return f"event-{digest[:32]}"
+
+
+def failure_message(err: WorkflowUpdateFailedError) -> str:
+    """What the update's validator or handler said, without Temporal's wrapping."""
+    cause = err.cause
+    return str(getattr(cause, "message", None) or cause or err)
+
+
+def _refused(err: RPCError, row: InboxRow) -> None:
+    """Dead-letter a delivery Temporal refuses as invalid: sent again, it would be again."""
+    if err.status == RPCStatusCode.INVALID_ARGUMENT:
+        raise _Permanent(
+            "start-refused", f"Temporal refused the delivery to {row.workflow_id!r}: {err.message}"
+        ) from None
+
+
+def _wait_left(row: InboxRow, wait: timedelta | None) -> timedelta | None:
+    """How long a signal may still wait for its run, if its trigger lets it wait at all."""
+    if wait is None:
+        return None
+    left = row.received_at + wait - datetime.now(UTC)
+    return left if left > timedelta(0) else None
+
+
+class _Parked(Exception):
+    def __init__(self, look_again: timedelta) -> None:
+        super().__init__(f"look again in {look_again}")
+        self.look_again = look_again
 
 
 class _Permanent(Exception):

@@ -22,8 +22,9 @@ Postgres. Windows are `gateway.flow.windows`; a throttle's budget, `gateway.flow
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -85,8 +86,9 @@ class FlowEngine:
         self.client = client
         self.pool = pool
         self.wake = wake
+        #: Each event type's trigger with flow control (one at most: `Registry`).
         self.controlled: dict[str, Trigger] = {
-            t: trigger for t, trigger in registry.event_types.items() if trigger.holds
+            t.event_type: t for t in registry.triggers if t.holds
         }
         self._slotted = [
             t for t, trig in self.controlled.items() if _flow(trig).slot_key is not None
@@ -124,13 +126,23 @@ class FlowEngine:
     # -- at commit ---------------------------------------------------------------------------
 
     async def admit(
-        self, new: NewDelivery, trigger: Trigger, data: BaseModel, meta: EventMeta, *, inline: bool
-    ) -> Committed:
-        """Commit a controlled delivery with its flow decision, in one transaction.
+        self,
+        news: Sequence[NewDelivery],
+        index: int,
+        data: BaseModel,
+        meta: EventMeta,
+        *,
+        inline: bool,
+    ) -> list[Committed]:
+        """Commit an event's deliveries, `news[index]` with its flow decision, in one transaction.
 
         `data` and `meta` are the event as intake routed it: the controls' keys render from
-        them, and the priority key intake rendered (and checked) is `new.routing.priority`.
+        them, and the priority key intake rendered (and checked) is `new.routing.priority`. The
+        event's other deliveries (fan-out) commit beside it, due at once.
         """
+        # A controlled trigger's order is its controls' (no partition is kept).
+        new = dataclasses.replace(news[index], partition_key=None)
+        trigger = self.controlled[new.type]
         flow = _flow(trigger)
         keys = keys_of(flow, data, meta, new.routing.priority)
         if flow.singleton is not None and flow.singleton.mode == "skip":
@@ -139,12 +151,22 @@ class FlowEngine:
         async with self.pool.acquire() as conn, conn.transaction():
             await inbox.lock(conn, locks(trigger, keys))
             existing = await inbox.existing(conn, new)
-            if existing is not None:  # a duplicate, whatever was decided about the first
-                return Committed(existing, False, False)
+            if existing:  # a duplicate, whatever was decided about the first
+                return [Committed(row, False, False) for row in existing]
             verdict = await self._decide(conn, trigger, keys)
             starts_now = verdict.status == "queued"
             lease = INLINE_LEASE if starts_now and inline else timedelta(0)
             row = await inbox.insert(conn, new, verdict.status, verdict.reason, keys, lease)
+            committed: list[Committed] = []
+            for i, other in enumerate(news):
+                if i == index:
+                    committed.append(Committed(row, True, starts_now and inline))
+                    continue
+                # An ordered one goes to the loop, which keeps its partition's order.
+                at_once = inline and other.partition_key is None and other.status == "queued"
+                lease = INLINE_LEASE if at_once else timedelta(0)
+                plain = await inbox.insert(conn, other, other.status, None, inbox.Keys(), lease)
+                committed.append(Committed(plain, True, at_once))
             if not starts_now:
                 entry = (row.seq, verdict.status, verdict.reason, None, verdict.detail)
                 await ledger.record(conn, [entry])
@@ -155,7 +177,7 @@ class FlowEngine:
         if not starts_now:  # one that starts now is counted by its delivery (or as queued)
             metrics.count_decision(new.type, verdict.status)
             self.poke()
-        return Committed(row, True, starts_now and inline)
+        return committed
 
     async def _decide(self, conn: Conn, trigger: Trigger, keys: Keys) -> Verdict:
         flow = _flow(trigger)

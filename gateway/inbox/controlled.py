@@ -27,10 +27,10 @@ from gateway.inbox.store import refusal
 from sagaway.flow import DEFAULT_PRIORITY
 
 _INSERT = (
-    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest, status, reason, slot_key, throttle_key,"
+    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest, reason, slot_key, throttle_key,"
     " rate_key, group_key, priority, dispatched_at)"
-    f" VALUES ({NEW_VALUES}, $18, $19, $20, $21, $22, $23, $24, $25,"
-    " CASE WHEN $19 = 'dropped' THEN now() END)"
+    f" VALUES ({NEW_VALUES}, $20, $21, $22, $23, $24, $25, $26,"
+    " CASE WHEN $18 = 'dropped' THEN now() END)"
     f" ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING {COLUMNS}"
 )
 _OCCUPIED = (
@@ -55,16 +55,15 @@ class Keys:
     priority: int | None = None
 
 
-async def existing(conn: Conn, new: NewDelivery) -> InboxRow | None:
-    """The delivery already committed for `new`'s event and route, if any."""
-    record = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 AND route = $4",
+async def existing(conn: Conn, new: NewDelivery) -> list[InboxRow]:
+    """Every delivery already committed for `new`'s event, in route order (none: it is new)."""
+    records = await conn.fetch(
+        f"SELECT {COLUMNS} FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 ORDER BY route",
         new.tenant,
         new.source,
         new.id,
-        new.route,
     )
-    return InboxRow.from_record(record) if record else None
+    return [InboxRow.from_record(r) for r in records]
 
 
 async def insert(
@@ -82,14 +81,12 @@ async def insert(
 async def _insert(
     conn: Conn, new: NewDelivery, status: Status, reason: str | None, keys: Keys, lease: timedelta
 ) -> asyncpg.Record | None:
-    # A controlled trigger's order is its controls' (no partition is kept, as before).
-    values = dataclasses.replace(new, partition_key=None).values(lease)
+    values = dataclasses.replace(new, status=status).values(lease)
     digest = new.delivery.body_digest if new.delivery else None
     return await conn.fetchrow(
         _INSERT,
         *values,
         digest,
-        status,
         reason,
         keys.slot,
         keys.throttle,

@@ -14,23 +14,31 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from gateway.database import Conn
-from gateway.inbox.rows import Status
+from gateway.inbox.rows import COLUMNS, InboxRow, Status
 
-# Named as the models' fields, so a row is the model's input.
+# Every delivery of the event (one per selected trigger), with what the ledger adds.
 _EVENT = (
-    "SELECT seq, source, id, type, status, reason, workflow_id, run_id, correlation_id,"
-    " received_at, dispatched_at, attempts, last_error, closed_at AS run_closed_at"
-    " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 AND route = 0"
+    f"SELECT {COLUMNS}, dispatched_at, closed_at AS run_closed_at"
+    " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 ORDER BY route"
 )
+# A decision names the run it led to: its own delivery's, or the related event's.
 _DECISIONS = (
-    "SELECT d.at, d.decision, d.reason, d.detail, r.workflow_id, r.run_id,"
+    "SELECT d.at, d.decision, d.reason, d.detail,"
+    " coalesce(r.workflow_id, o.workflow_id) AS workflow_id,"
+    " CASE WHEN r.seq IS NULL THEN o.run_id ELSE r.run_id END AS run_id,"
     " r.id AS related_event_id"
-    " FROM event_decisions d LEFT JOIN inbox r ON r.seq = d.related_seq"
-    " WHERE d.inbox_seq = $1 ORDER BY d.at, d.id"
+    " FROM event_decisions d JOIN inbox o ON o.seq = d.inbox_seq"
+    " LEFT JOIN inbox r ON r.seq = d.related_seq"
+    " WHERE d.inbox_seq = ANY($1::bigint[]) ORDER BY d.at, d.id"
 )
 _DECISION = (
     "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq, detail)"
     " VALUES ($1, $2, $3, $4, $5)"
+)
+#: The `released` decisions of signals a start released (`released`: a CTE of (seq, by_seq)).
+RECORD_RELEASED = (
+    "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
+    " SELECT seq, 'released', 'wait_for_run', by_seq FROM released"
 )
 _DEAD_LETTER = (
     "SELECT created_at AS at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
@@ -43,8 +51,8 @@ class Decision(BaseModel):
 
     at: datetime
     decision: str = Field(
-        description="received, held, released, debounced, batched, included, dropped, "
-        "replaced, started, signaled, dead_lettered",
+        description="received, scheduled, held, released, debounced, batched, included, "
+        "dropped, replaced, cancelled, started, signaled, updated, dead_lettered",
         examples=["held"],
     )
     reason: str | None = Field(None, examples=["concurrency"])
@@ -115,21 +123,56 @@ async def read(
     source: str,
     event_id: str,
     tenant: str,
-) -> Ledger | None:
-    """The ledger of `tenant`'s event, or None if it has none."""
-    row = await pool.fetchrow(_EVENT, tenant, source, event_id)
-    if row is None:
+) -> tuple[Ledger, list[InboxRow]] | None:
+    """The ledger of `tenant`'s event and its deliveries (route order), or None if unknown."""
+    records = await pool.fetch(_EVENT, tenant, source, event_id)
+    if not records:
         return None
+    skip = ("dispatched_at", "run_closed_at")
+    rows = [InboxRow.from_record(r, skip=skip) for r in records]
+    first = records[0]
     decisions = [
-        Decision(at=row["received_at"], decision="received", workflow_id=row["workflow_id"]),
-        *(Decision(**d) for d in await pool.fetch(_DECISIONS, row["seq"])),
+        Decision(at=first["received_at"], decision="received", workflow_id=first["workflow_id"])
     ]
+    if first["deliver_at"] is not None:
+        decisions.append(
+            Decision(
+                at=first["received_at"],
+                decision="scheduled",
+                detail=f"due {first['deliver_at'].isoformat()}",
+            )
+        )
+    decisions.extend(Decision(**d) for d in await pool.fetch(_DECISIONS, [r.seq for r in rows]))
+    for record in records:
+        decisions.extend(await _delivered(pool, record))
+    # Stable: at one instant, in the order each step was recorded above.
+    decisions.sort(key=lambda d: d.at)
+    return Ledger(**{k: first[k] for k in _LEDGER_FIELDS}, decisions=decisions), rows
+
+
+_LEDGER_FIELDS = (
+    "id",
+    "source",
+    "type",
+    "status",
+    "reason",
+    "workflow_id",
+    "run_id",
+    "correlation_id",
+    "attempts",
+    "last_error",
+    "run_closed_at",
+)
+
+
+async def _delivered(pool: asyncpg.Pool, row: asyncpg.Record) -> list[Decision]:
+    """How one delivery reached its workflow (or did not), as the inbox row tells."""
     status = row["status"]
     run = {"workflow_id": row["workflow_id"], "run_id": row["run_id"]}
-    if row["dispatched_at"] is not None and status in ("started", "signaled"):
-        decisions.append(Decision(at=row["dispatched_at"], decision=status, **run))
-    elif row["run_id"] is not None and status in ("debounced", "batched"):
-        decisions.append(
+    if row["dispatched_at"] is not None and status in ("started", "signaled", "updated"):
+        return [Decision(at=row["dispatched_at"], decision=status, **run)]
+    if row["run_id"] is not None and status in ("debounced", "batched"):
+        return [
             Decision(
                 at=row["dispatched_at"] or row["received_at"],
                 decision="started",
@@ -137,11 +180,9 @@ async def read(
                 detail="the run this event went into started",
                 **run,
             )
-        )
-    elif status == "dead_lettered":
+        ]
+    if status == "dead_lettered":
         letter = await pool.fetchrow(_DEAD_LETTER, row["seq"])
         found = dict(letter) if letter else {"at": row["received_at"], "detail": row["last_error"]}
-        decisions.append(
-            Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)
-        )
-    return Ledger(**dict(row), decisions=decisions)
+        return [Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)]
+    return []

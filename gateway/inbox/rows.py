@@ -12,14 +12,25 @@ import asyncpg
 from sagaway.tenancy import DEFAULT_TENANT
 
 Status = Literal[
-    "queued", "started", "signaled", "dead_lettered", "held", "debounced", "batched", "dropped"
+    "queued",
+    "started",
+    "signaled",
+    "dead_lettered",
+    "held",
+    "debounced",
+    "batched",
+    "dropped",
+    "scheduled",
+    "cancelled",
+    "updated",
+    "updating",
 ]
 
 #: The columns every read of a row selects, named as `InboxRow`'s fields.
 COLUMNS = (
     "seq, source, id, type, content_hash, correlation_id, workflow_id, status, run_id,"
     " attempts, last_error, received_at, event, partition_key, trace_context, tenant, reason,"
-    " route, trigger, payload, routing"
+    " route, trigger, payload, routing, deliver_at"
 )
 
 
@@ -78,6 +89,9 @@ class NewDelivery:
     trace_context: dict[str, str] | None = None
     delivery: SealedDelivery | None = None
     route: int = 0
+    #: `queued` (due now), or `scheduled` until `deliver_at`.
+    status: Status = "queued"
+    deliver_at: datetime | None = None
     #: The event as a mapping, for the row handed back (not serialized again).
     event: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -102,6 +116,8 @@ class NewDelivery:
             self.trigger,
             self.payload,
             self.routing.as_json(),
+            self.status,
+            self.deliver_at,
         )
 
 
@@ -110,13 +126,17 @@ class NewDelivery:
 NEW_COLUMNS = (
     "source, id, type, content_hash, event, correlation_id, workflow_id, partition_key,"
     " next_attempt_at, trace_context, tenant, delivery, delivery_key, route, trigger, payload,"
-    " routing"
+    " routing, status, deliver_at"
 )
-#: `NEW_COLUMNS`' values as statement parameters $1..$17, cast where the column needs it.
+#: `NEW_COLUMNS`' values as statement parameters $1..$19, cast where the column needs it (a
+#: scheduled delivery is next due at its `deliver_at`).
 NEW_VALUES = (
-    "$1, $2, $3, $4, $5::jsonb, $6, $7, $8, now() + $9::interval, $10::jsonb, $11, $12, $13,"
-    " $14, $15, $16, $17::jsonb"
+    "$1, $2, $3, $4, $5::jsonb, $6, $7, $8,"
+    " CASE WHEN $18 = 'scheduled' THEN $19 ELSE now() + $9::interval END, $10::jsonb, $11, $12,"
+    " $13, $14, $15, $16, $17::jsonb, $18, $19"
 )
+#: How many values a new delivery has.
+NEW_ARITY = 19
 
 
 @dataclass(frozen=True)
@@ -150,6 +170,8 @@ class InboxRow:
     #: The workflow's input, validated and serialized once at intake (JSON).
     payload: bytes | None = None
     routing: Routing | None = None
+    #: When a delayed event is due.
+    deliver_at: datetime | None = None
 
     @classmethod
     def from_record(cls, record: asyncpg.Record, skip: tuple[str, ...] = ()) -> InboxRow:
@@ -171,7 +193,7 @@ class InboxRow:
             content_hash=new.content_hash,
             correlation_id=new.correlation_id,
             workflow_id=new.workflow_id,
-            status="queued",
+            status=new.status,
             run_id=None,
             attempts=0,
             last_error=None,
@@ -184,6 +206,7 @@ class InboxRow:
             trigger=new.trigger,
             payload=new.payload,
             routing=new.routing,
+            deliver_at=new.deliver_at,
         )
 
 

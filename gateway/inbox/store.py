@@ -16,9 +16,11 @@ from typing import Any
 import asyncpg
 
 from gateway.database import POSTGRES_DOWN
+from gateway.inbox import ledger
 from gateway.inbox.groups import Batcher
 from gateway.inbox.rows import (
     COLUMNS,
+    NEW_ARITY,
     NEW_COLUMNS,
     NEW_VALUES,
     InboxRow,
@@ -37,7 +39,7 @@ CHANNEL = "sagaway_inbox"
 INLINE_LEASE = timedelta(seconds=15)
 #: The unique index that keeps a body-told delivery once (migrations 009, 010).
 BODY_DIGEST_INDEX = "inbox_body_digest"
-#: Deliveries written per statement at most.
+#: Events written per statement at most.
 MAX_GROUP = 256
 #: How long marks of delivered events gather before they are written together. Nobody waits
 #: for them: the request answers from the start's outcome, and a mark lost with its process
@@ -49,30 +51,51 @@ _NO_EARLIER_QUEUED = (
     "(q.partition_key IS NULL OR NOT EXISTS (SELECT 1 FROM inbox p"
     " WHERE p.partition_key = q.partition_key AND p.status = 'queued' AND p.seq < q.seq))"
 )
-_COMMIT = "SELECT * FROM inbox_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-_COMMIT += " $14, $15, $16, $17)"
+_COMMIT = f"SELECT * FROM inbox_commit({', '.join(f'${n}' for n in range(1, NEW_ARITY + 1))})"
 _EXISTING = (
-    f"SELECT {COLUMNS} FROM inbox WHERE (tenant, source, id, route) IN"
-    " (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::smallint[]))"
+    f"SELECT {COLUMNS} FROM inbox WHERE (tenant, source, id) IN"
+    " (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])) ORDER BY route"
 )
 #: A delivery whose body is its identity (GitHub's) is written alone: a body seen before is
 #: refused by `BODY_DIGEST_INDEX`, which the caller answers as a duplicate.
 _INSERT_ALONE = (
-    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest) VALUES ({NEW_VALUES}, $18)"
+    f"INSERT INTO inbox ({NEW_COLUMNS}, body_digest) VALUES ({NEW_VALUES}, $20)"
     " ON CONFLICT (tenant, source, id, route) DO NOTHING RETURNING seq, received_at"
 )
+#: Marks delivered events, and releases the signals parked for a run one of them started
+#: (`wait_for_run`: due now, after the start). `waiting`: something is due for the loop now.
 _MARK = (
-    "UPDATE inbox i SET status = u.status, run_id = u.run_id, dispatched_at = now(),"
-    " attempts = attempts + 1, last_error = NULL"
+    "WITH marked AS (UPDATE inbox i SET status = u.status, run_id = u.run_id,"
+    " dispatched_at = now(), attempts = attempts + 1, last_error = NULL"
     " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(seq, status, run_id)"
     " WHERE i.seq = u.seq"
-    " RETURNING i.seq, i.partition_key IS NOT NULL AND EXISTS (SELECT 1 FROM inbox p"
-    " WHERE p.partition_key = i.partition_key AND p.status = 'queued' AND p.seq > i.seq)"
-    " AS waiting"
+    " RETURNING i.seq, i.workflow_id, i.status, i.partition_key IS NOT NULL AND EXISTS"
+    " (SELECT 1 FROM inbox p WHERE p.partition_key = i.partition_key AND p.status = 'queued'"
+    " AND p.seq > i.seq) AS waiting),"
+    " released AS (UPDATE inbox p SET status = 'queued', next_attempt_at = now()"
+    " FROM marked m WHERE m.status = 'started' AND p.workflow_id = m.workflow_id"
+    " AND p.status = 'held' AND p.reason = 'wait_for_run' RETURNING p.seq, m.seq AS by_seq),"
+    f" logged AS ({ledger.RECORD_RELEASED})"
+    " SELECT m.seq, m.waiting OR EXISTS (SELECT 1 FROM released r WHERE r.by_seq = m.seq)"
+    " AS waiting FROM marked m"
+)
+#: Delayed events that are due, and parked signals whose next look is due, go to the queue
+#: (a parked one keeps its reason: it was parked before); when the next of each is due.
+_PROMOTE = (
+    "WITH due AS (UPDATE inbox SET status = 'queued', next_attempt_at = now()"
+    " WHERE seq IN (SELECT seq FROM inbox WHERE status = 'scheduled' AND next_attempt_at <= now()"
+    " UNION ALL SELECT seq FROM inbox WHERE status = 'held' AND reason = 'wait_for_run'"
+    " AND next_attempt_at <= now()) RETURNING seq)"
+    " SELECT (SELECT count(*) FROM due) AS promoted, least("
+    "(SELECT min(next_attempt_at) FROM inbox WHERE status = 'scheduled'"
+    " AND next_attempt_at > now()),"
+    " (SELECT min(next_attempt_at) FROM inbox WHERE status = 'held' AND reason = 'wait_for_run'"
+    " AND next_attempt_at > now())) - now() AS next"
 )
 _PRUNE = (
     "DELETE FROM inbox WHERE seq IN (SELECT seq FROM inbox"
-    " WHERE status IN ('started', 'signaled', 'dropped', 'debounced', 'batched')"
+    " WHERE status IN ('started', 'signaled', 'dropped', 'debounced', 'batched', 'cancelled',"
+    " 'updated')"
     " AND dispatched_at < now() - $1::interval"
     # A run that still holds a flow-control slot keeps its event: the slot is counted from it.
     " AND (slot_key IS NULL OR closed_at IS NOT NULL)"
@@ -103,33 +126,44 @@ class Committed:
     dispatch_now: bool
 
 
+#: An event's identity: (tenant, source, id).
+EventKey = tuple[str, str, str]
+
+
+def event_key(new: NewDelivery) -> EventKey:
+    """Whose event `new` delivers: deliveries of one event share it."""
+    return (new.tenant, new.source, new.id)
+
+
 class Inbox:
     """Queries on the inbox, each delivery's dispatch state, and refused events."""
 
     def __init__(self, pool: asyncpg.Pool, max_group: int = MAX_GROUP) -> None:
-        """Use connections from `pool`; commit groups of at most `max_group` deliveries."""
+        """Use connections from `pool`; commit groups of at most `max_group` events."""
         self.pool = pool
-        self.commits: Batcher[tuple[NewDelivery, bool], Committed] = Batcher(
+        self.commits: Batcher[tuple[tuple[NewDelivery, ...], bool], list[Committed]] = Batcher(
             self._commit_group, max_group
         )
         self.marks: Batcher[tuple[int, Status, str | None], bool] = Batcher(
             self._mark_group, max_group, MARK_WINDOW
         )
 
-    async def commit(self, new: NewDelivery, *, inline: bool = True) -> Committed:
-        """Commit the delivery (with the webhook delivery it came in) unless its event is known.
+    async def commit(self, news: Sequence[NewDelivery], *, inline: bool = True) -> list[Committed]:
+        """Commit an event's deliveries (route order) with its webhook delivery, unless known.
 
-        Known means its tenant already has its (source, id). Concurrent commits are written
-        together; this returns once the group holding this one is committed.
+        Known means its tenant already has its (source, id): then every delivery committed for
+        it before comes back, none new. Concurrent commits are written together; this returns
+        once the group holding this event is committed.
         """
-        if new.delivery is not None and new.delivery.body_digest is not None:
-            return await self._commit_alone(new, inline)
-        return await self.commits.submit((new, inline))
+        first = news[0]
+        if first.delivery is not None and first.delivery.body_digest is not None:
+            return await self._commit_alone(news, inline)
+        return await self.commits.submit((tuple(news), inline))
 
     async def _commit_group(
-        self, group: Sequence[tuple[NewDelivery, bool]]
-    ) -> list[Committed | BaseException]:
-        """Write a group in one statement; answer each member (duplicates with the first row).
+        self, group: Sequence[tuple[tuple[NewDelivery, ...], bool]]
+    ) -> list[list[Committed] | BaseException]:
+        """Write a group in one statement; answer each event (duplicates with the first rows).
 
         A group the database refuses for one member's sake (a value over an index's size, say)
         is written again one member at a time, so that member's request alone fails.
@@ -141,7 +175,7 @@ class Inbox:
                 raise
             if len(group) == 1:
                 return [refusal(err)]
-        answers: list[Committed | BaseException] = []
+        answers: list[list[Committed] | BaseException] = []
         for member in group:
             try:
                 answers.extend(await self._write_group([member]))
@@ -151,63 +185,87 @@ class Inbox:
                 answers.append(refusal(err))
         return answers
 
-    async def _write_group(self, group: Sequence[tuple[NewDelivery, bool]]) -> list[Committed]:
-        firsts: dict[tuple[str, str, str, int], int] = {}
-        for i, (new, _) in enumerate(group):
-            firsts.setdefault((new.tenant, new.source, new.id, new.route), i)
-        unique = [group[i] for i in firsts.values()]
-        columns: list[list[Any]] = [[] for _ in range(17)]
-        for new, inline in unique:
-            values = new.values(INLINE_LEASE if inline else timedelta(0))
-            for column, value in zip(columns, values, strict=True):
-                column.append(value)
+    async def _write_group(
+        self, group: Sequence[tuple[tuple[NewDelivery, ...], bool]]
+    ) -> list[list[Committed]]:
+        firsts: dict[EventKey, int] = {}
+        for i, (news, _) in enumerate(group):
+            firsts.setdefault(event_key(news[0]), i)
+        columns: list[list[Any]] = [[] for _ in range(NEW_ARITY)]
+        for i in firsts.values():
+            news, inline = group[i]
+            for new in news:
+                values = new.values(INLINE_LEASE if inline else timedelta(0))
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
         written = {r["ord"]: r for r in await self.pool.fetch(_COMMIT, *columns)}
-        COMMIT_GROUP.observe(len(unique))
-        answers: list[Committed | None] = [None] * len(group)
-        for ord_, i in enumerate(firsts.values(), start=1):
-            record = written.get(ord_)
-            if record is not None:
-                new, inline = group[i]
-                row = InboxRow.committed(new, record["seq"], record["received_at"])
-                answers[i] = Committed(row, True, inline and not record["waits"])
+        COMMIT_GROUP.observe(len(firsts))
+        answers: list[list[Committed] | None] = [None] * len(group)
+        ord_ = 0
+        for i in firsts.values():
+            news, inline = group[i]
+            records = [written.get(ord_ + k + 1) for k in range(len(news))]
+            ord_ += len(news)
+            if records[0] is not None:  # the event is new: every delivery of it is written
+                answers[i] = [
+                    Committed(
+                        InboxRow.committed(new, r["seq"], r["received_at"]),
+                        True,
+                        inline and not r["waits"] and new.status == "queued",
+                    )
+                    for new, r in zip(news, records, strict=True)
+                    if r is not None
+                ]
         missing = [i for i, answer in enumerate(answers) if answer is None]
         if missing:  # duplicates: of an event committed before, or of one earlier in the group
-            keys = [(group[i][0].tenant, group[i][0].source, group[i][0].id) for i in missing]
-            found = await self._existing(keys, [group[i][0].route for i in missing])
-            for i, key in zip(missing, keys, strict=True):
-                answers[i] = Committed(found[(*key, group[i][0].route)], False, False)
+            found = await self._existing([event_key(group[i][0][0]) for i in missing])
+            for i in missing:
+                answers[i] = [
+                    Committed(row, False, False) for row in found[event_key(group[i][0][0])]
+                ]
         return [answer for answer in answers if answer is not None]
 
-    async def _existing(
-        self, keys: list[tuple[str, str, str]], routes: list[int]
-    ) -> dict[tuple[str, str, str, int], InboxRow]:
+    async def _existing(self, keys: list[EventKey]) -> dict[EventKey, list[InboxRow]]:
+        """Every delivery of each known event, in route order."""
         rows = await self.pool.fetch(
-            _EXISTING,
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-            [k[2] for k in keys],
-            routes,
+            _EXISTING, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]
         )
-        return {(r.tenant, r.source, r.id, r.route): r for r in map(InboxRow.from_record, rows)}
+        found: dict[EventKey, list[InboxRow]] = {}
+        for row in map(InboxRow.from_record, rows):
+            found.setdefault((row.tenant, row.source, row.id), []).append(row)
+        missing = [k for k in keys if k not in found]
+        if missing:  # its row went between the conflict and this read (pruned): say so
+            raise RuntimeError(
+                f"event {missing[0][2]!r} was committed, then removed; send it again"
+            )
+        return found
 
-    async def _commit_alone(self, new: NewDelivery, inline: bool) -> Committed:
-        sealed = new.delivery
+    async def _commit_alone(self, news: Sequence[NewDelivery], inline: bool) -> list[Committed]:
+        """Commit a delivery told apart by its body alone (first) with the event's others."""
+        lease = INLINE_LEASE if inline else timedelta(0)
+        sealed = news[0].delivery
         assert sealed is not None
         try:
-            record = await self._insert_alone(new, inline, sealed)
+            async with self.pool.acquire() as conn, conn.transaction():
+                first = await conn.fetchrow(
+                    _INSERT_ALONE, *news[0].values(lease), sealed.body_digest
+                )
+                records = [first]
+                if first is not None:
+                    for new in news[1:]:
+                        records.append(await conn.fetchrow(_INSERT_ALONE, *new.values(lease), None))
         except asyncpg.exceptions.ProgramLimitExceededError as err:
             raise refusal(err) from None
-        if record is not None:
-            return Committed(InboxRow.committed(new, record[0], record[1]), True, inline)
-        key = (new.tenant, new.source, new.id)
-        found = await self._existing([key], [new.route])
-        return Committed(found[(*key, new.route)], False, False)
-
-    async def _insert_alone(
-        self, new: NewDelivery, inline: bool, sealed: SealedDelivery
-    ) -> asyncpg.Record | None:
-        lease = INLINE_LEASE if inline else timedelta(0)
-        return await self.pool.fetchrow(_INSERT_ALONE, *new.values(lease), sealed.body_digest)
+        if first is not None:
+            return [
+                Committed(
+                    InboxRow.committed(new, r[0], r[1]), True, inline and new.status == "queued"
+                )
+                for new, r in zip(news, records, strict=True)
+                if r is not None
+            ]
+        found = await self._existing([event_key(news[0])])
+        return [Committed(row, False, False) for row in found[event_key(news[0])]]
 
     async def with_delivery(
         self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
@@ -249,11 +307,25 @@ class Inbox:
         )
         return InboxRow.from_record(row) if row else None
 
+    async def deliveries(
+        self, source: str, event_id: str, tenant: str = DEFAULT_TENANT
+    ) -> list[InboxRow]:
+        """Every delivery of `tenant`'s event with this source and id, in route order."""
+        rows = await self.pool.fetch(
+            f"SELECT {COLUMNS} FROM inbox WHERE source = $1 AND id = $2 AND tenant = $3"
+            " ORDER BY route",
+            source,
+            event_id,
+            tenant,
+        )
+        return [InboxRow.from_record(r) for r in rows]
+
     async def backlog(self) -> tuple[int, float]:
         """How many deliveries are queued, and how old in seconds the oldest is."""
         row = await self.pool.fetchrow(
             "SELECT count(*) AS depth,"
-            " coalesce(extract(epoch FROM now() - min(received_at)), 0)::float8 AS age"
+            " coalesce(extract(epoch FROM now() - min(coalesce(deliver_at, received_at))), 0)"
+            "::float8 AS age"
             " FROM inbox WHERE status = 'queued'"
         )
         assert row is not None
@@ -310,14 +382,46 @@ class Inbox:
             delay,
         )
 
+    async def promote_due(self) -> tuple[int, timedelta | None]:
+        """Queue what became due (delayed events, parked signals to look at again): how many,
+        and how long until the next is due."""
+        row = await self.pool.fetchrow(_PROMOTE)
+        assert row is not None
+        return int(row["promoted"]), row["next"]
+
+    async def park(self, row: InboxRow, until: timedelta, *, first: bool) -> None:
+        """Keep a signal whose run is not started yet, to look again after `until`."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE inbox SET status = 'held', reason = 'wait_for_run',"
+                " attempts = attempts + 1, next_attempt_at = now() + $2::interval WHERE seq = $1",
+                row.seq,
+                until,
+            )
+            if first:
+                await ledger.record(conn, [(row.seq, "held", "wait_for_run", None, None)])
+
+    async def cancel(self, rows: Sequence[InboxRow]) -> list[InboxRow]:
+        """Cancel an event's scheduled deliveries; the ones that were still scheduled come back."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            records = await conn.fetch(
+                "UPDATE inbox SET status = 'cancelled', dispatched_at = now(), reason = NULL"
+                f" WHERE seq = ANY($1::bigint[]) AND status = 'scheduled' RETURNING {COLUMNS}",
+                [r.seq for r in rows],
+            )
+            cancelled = [InboxRow.from_record(r) for r in records]
+            await ledger.record(conn, [(r.seq, "cancelled", None, None, None) for r in cancelled])
+        return sorted(cancelled, key=lambda r: r.route)
+
     async def mark_dead(self, row: InboxRow, reason: str, detail: str) -> None:
         """Give up on dispatching the delivery and keep it as a dead letter for replay."""
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(
                 "UPDATE inbox SET status = 'dead_lettered', attempts = attempts + 1,"
-                " last_error = $2 WHERE seq = $1",
+                " last_error = $2, reason = $3 WHERE seq = $1",
                 row.seq,
                 detail,
+                reason,
             )
             await dead_letters.insert(
                 conn,

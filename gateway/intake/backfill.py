@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 
 import pydantic_core
+from pydantic import BaseModel
 
 from gateway.dispatch.starts import event_meta
 from gateway.inbox.store import Inbox
 from gateway.intake.routing import Refused, Router, render_routing
 from gateway.problems import Problem
+from sagaway.events import EventMeta
+from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
+from sagaway.triggers import Trigger
 
 log = logging.getLogger("sagaway.gateway")
 
@@ -29,14 +33,15 @@ async def route_unrouted(router: Router, inbox: Inbox) -> int:
         updates: list[tuple[int, str, bytes, str]] = []
         for row in rows:
             after = row.seq
-            trigger = router.registry.event_types.get(row.type)
-            if trigger is None:
+            triggers = router.registry.event_types.get(row.type)
+            if not triggers:
                 continue  # dispatch dead-letters it: no workflow takes its type any more
             meta = event_meta(row)
             try:
                 data, _ = router.validate(
                     row.type, row.event.get("data"), row.event.get("dataschema")
                 )
+                trigger = _committed_for(triggers, row.workflow_id, data, meta)
                 routing = render_routing(trigger, data, data, meta)
             except (Refused, Problem) as err:
                 log.warning("event %s cannot be routed now: %s", row.id, err.detail)
@@ -47,3 +52,15 @@ async def route_unrouted(router: Router, inbox: Inbox) -> int:
     if routed:
         log.info("routed %d events committed before routing was kept", routed)
     return routed
+
+
+def _committed_for(
+    triggers: tuple[Trigger, ...], workflow_id: str, data: BaseModel, meta: EventMeta
+) -> Trigger:
+    """The trigger a row committed before routing was kept was for: the one whose workflow id
+    it names (a type had one trigger then; the app may have added others since)."""
+    tenant = meta.tenant or DEFAULT_TENANT
+    for trigger in triggers:
+        if tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta)) == workflow_id:
+            return trigger
+    return triggers[0]

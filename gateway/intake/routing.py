@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pydantic_core
@@ -17,9 +18,11 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.cloudevents.envelope import CloudEvent
 from gateway.inbox.rows import Routing
+from gateway.intake.delays import due_time
 from gateway.intake.vault import Vault
 from gateway.problems import FieldError, Problem, field_path
 from sagaway.events import EventMeta
+from sagaway.filters import SELECTED, Selection, filter_variables
 from sagaway.flow import InvalidPriority
 from sagaway.schemas.marks import sensitive_paths
 from sagaway.schemas.versions import Catalog, SchemaVersion, UnknownSchema
@@ -37,6 +40,23 @@ class Route:
     #: The workflow's input as JSON, serialized once (sensitive fields as tokens).
     payload: bytes
     routing: Routing
+    #: Its number among the event's selected triggers (0: the first in declaration order).
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Whether one trigger of an event's type takes the event, and why not."""
+
+    trigger: Trigger
+    selection: Selection
+
+    def describe(self) -> str:
+        """The trigger and its verdict, as a refusal's detail names it."""
+        where = f"{self.trigger.workflow.__name__} (when: {self.trigger.when})"
+        if self.selection.error is not None:
+            return f"{where} failed to evaluate, counted as no match: {self.selection.error}"
+        return f"{where} did not match"
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,10 @@ class Routed:
     version: SchemaVersion
     #: Every selected trigger, in declaration order.
     routes: tuple[Route, ...]
+    #: Every trigger of the type and whether it selected the event (the dry run lists them).
+    choices: tuple[Choice, ...] = ()
+    #: When a delayed event is due (`deliverat`, `deliverafter`); None: at once.
+    deliver_at: datetime | None = None
 
 
 class Refused(Problem):
@@ -60,7 +84,7 @@ class Refused(Problem):
     def kept(self) -> bool:
         """Whether it is kept as a dead letter: no route and bad data are; an unknown version
         is the producer's to fix and send again."""
-        return self.slug != "unknown-schema"
+        return self.slug in ("no-route", "invalid-data")
 
 
 class Router:
@@ -73,18 +97,24 @@ class Router:
         self.schemas = Catalog(registry)
         self.vault = vault
 
-    def trigger(self, event_type: str) -> Trigger:
-        """The trigger of `event_type`, or the `no-route` refusal."""
+    def triggers(self, event_type: str) -> tuple[Trigger, ...]:
+        """The triggers of `event_type`, or the `no-route` refusal."""
         try:
-            return self.registry[event_type]
+            return self.registry.of(event_type)
         except UnknownEventType:
             raise Refused(
                 "no-route", f"No workflow listens to events of type {event_type!r}."
             ) from None
 
-    async def route(self, event: CloudEvent, tenant: str, correlation_id: str) -> Routed:
-        """The routing decision for `tenant`'s event, or the `Refused` problem."""
-        trigger = self.trigger(event.type)
+    async def route(
+        self, event: CloudEvent, tenant: str, correlation_id: str, *, select_none: bool = False
+    ) -> Routed:
+        """The routing decision for `tenant`'s event, or the `Refused` problem.
+
+        `select_none`: a dry run's, which lists every trigger's verdict even when none matched.
+        """
+        triggers = self.triggers(event.type)
+        deliver_at = due_time(event)
         dataschema = event.attributes.get("dataschema")
         # The values themselves meet the schema (a token passes any sensitive field's
         # constraints, so the tokenized data would not tell).
@@ -97,14 +127,35 @@ class Router:
             # The workflow's input holds the tokens, read like the plain data was.
             payload_data, _ = self.validate(event.type, tokenized, dataschema)
         meta = event_meta(event, tenant, correlation_id)
-        route = Route(
-            trigger=trigger,
-            # The model renders the workflow id, whose template may name no sensitive field.
-            workflow_id=tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta)),
-            payload=pydantic_core.to_json(payload_data),
-            routing=render_routing(trigger, data, payload_data, meta),
+        choices = select(triggers, data, meta, event.extensions)
+        chosen = [c.trigger for c in choices if c.selection.matched]
+        if not chosen and not select_none:
+            raise Refused(
+                "no-route",
+                f"No trigger of {event.type!r} selects this event: "
+                + "; ".join(c.describe() for c in choices)
+                + ".",
+            )
+        if deliver_at is not None and any(t.holds for t in chosen):
+            raise Refused(
+                "invalid-envelope",
+                "A delayed event (deliverat, deliverafter) cannot go to a trigger with flow "
+                f"control ({', '.join(t.workflow.__name__ for t in chosen if t.holds)}); "
+                "send it when it is due.",
+            )
+        payload = pydantic_core.to_json(payload_data)
+        routes = tuple(
+            Route(
+                trigger=trigger,
+                # The model renders the workflow id, whose template may name no sensitive field.
+                workflow_id=tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta)),
+                payload=payload,
+                routing=render_routing(trigger, data, payload_data, meta),
+                index=index,
+            )
+            for index, trigger in enumerate(chosen)
         )
-        return Routed(kept, meta, data, version, (route,))
+        return Routed(kept, meta, data, version, routes, choices, deliver_at)
 
     async def as_kept(self, event: CloudEvent, tenant: str) -> CloudEvent:
         """The event as the inbox keeps it: with the vault on, sensitive fields are tokens.
@@ -140,6 +191,19 @@ class Router:
             detail = f"The data of {event_type!r} fails its schema in {len(errors)} place(s)."
             raise Refused("invalid-data", detail, errors=errors) from None
         return loaded.data, loaded.version
+
+
+def select(
+    triggers: tuple[Trigger, ...], data: BaseModel, meta: EventMeta, extensions: dict[str, Any]
+) -> tuple[Choice, ...]:
+    """Each trigger's verdict on the event: one without a filter takes every event."""
+    if all(t.filter is None for t in triggers):
+        return tuple(Choice(t, SELECTED) for t in triggers)
+    variables = filter_variables(data, meta, extensions)
+    return tuple(
+        Choice(t, t.filter.select(variables) if t.filter is not None else SELECTED)
+        for t in triggers
+    )
 
 
 def event_meta(event: CloudEvent, tenant: str, correlation_id: str) -> EventMeta:

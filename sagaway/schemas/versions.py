@@ -141,7 +141,7 @@ def _refuse_sensitive_templates(registry: Registry) -> None:
     Workflow ids and search attributes are never encrypted; and the gateway renders them from
     the data as sent, before its sensitive values become tokens.
     """
-    for trigger in registry.event_types.values():
+    for trigger in registry.triggers:
         model = trigger.data_model
         for template in (trigger.workflow_id, trigger.business_key or ""):
             names = {f for _, f, _, _ in string.Formatter().parse(template) if f}
@@ -166,7 +166,7 @@ class Catalog:
         """
         if isinstance(source, Registry):
             _refuse_sensitive_templates(source)
-            source = {t: trigger.data_model for t, trigger in source.event_types.items()}
+            source = {t: source.model(t) for t in source.event_types}
         self.versions: dict[str, list[SchemaVersion]] = {}
         for event_type, newest in sorted(source.items()):
             olds = sorted(
@@ -261,4 +261,4 @@ def _midnight(day: date) -> datetime:
 
 def app_catalog(app: App) -> Catalog:
     """The versions of the event types `app` itself routes (Sagaway's own are not the app's)."""
-    return Catalog({t: app.registry[t].data_model for t in app.event_types})
+    return Catalog({t: app.registry.model(t) for t in app.event_types})

@@ -74,7 +74,7 @@ async def _target(gateway: httpx.AsyncClient, event: dict[str, Any]) -> str:
         return str(answer.json()["workflow_id"])
     data = CATALOG.load(event["type"], event["data"], event.get("dataschema")).data
     meta = EventMeta(id=event["id"], source=event["source"], type=event["type"], correlation_id="-")
-    trigger = REGISTRY[event["type"]]
+    trigger = REGISTRY.of(event["type"])[0]
     return tenant_workflow_id(DEFAULT_TENANT, trigger.render_workflow_id(data, meta))
 
 
@@ -94,7 +94,7 @@ def test_example_validates_and_upcasts_to_the_newest_model(
     assert event["dataschema"].endswith(f"/schemas/{event_type}/{version}")
     loaded = CATALOG.load(event_type, event["data"], event["dataschema"])
     assert loaded.version.version == version
-    assert type(loaded.data) is REGISTRY[event_type].data_model
+    assert type(loaded.data) is REGISTRY.of(event_type)[0].data_model
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ async def _workflow_type(gateway: httpx.AsyncClient, workflow_id: str) -> str:
 async def _start_for(gateway: httpx.AsyncClient, workflow_id: str, workflow: type) -> None:
     """Start the run a signal example targets with a start example of the same workflow."""
     for event_type, _, event in EXAMPLES:
-        trigger = REGISTRY[event_type]
+        trigger = REGISTRY.of(event_type)[0]
         if trigger.workflow is workflow and trigger.action == "start":
             answer = (
                 await gateway.post(
@@ -137,7 +137,7 @@ async def test_example_starts_or_signals_its_workflow(
     version: int,
     event: dict[str, Any],
 ) -> None:
-    trigger = REGISTRY[event_type]
+    trigger = REGISTRY.of(event_type)[0]
     if trigger.action == "signal":
         await _start_for(gateway, await _target(gateway, event), trigger.workflow)
     response = await _send(gateway, event)

@@ -15,7 +15,7 @@ from gateway import migrations
 from gateway.inbox.rows import NewDelivery
 from gateway.inbox.store import Committed, Inbox
 from gateway.problems import Problem
-from tests.helpers import new_delivery, post
+from tests.helpers import commit, new_delivery, post
 from tests.stack import order_event
 
 #: Over the unique index's size (about 2,700 bytes of tenant, source and id together).
@@ -44,7 +44,7 @@ async def inbox(own_database_url: str) -> AsyncIterator[Inbox]:
 
 async def test_concurrent_deliveries_are_written_together_in_arrival_order(inbox: Inbox) -> None:
     ids = [uuid.uuid4().hex for _ in range(40)]
-    answers = await asyncio.gather(*(inbox.commit(delivery(i)) for i in ids))
+    answers = await asyncio.gather(*(commit(inbox, delivery(i)) for i in ids))
     assert all(a.new and a.dispatch_now for a in answers)
     # All were submitted before the writer ran: one statement for the forty.
     assert (inbox.commits.groups, inbox.commits.items) == (1, 40)
@@ -56,11 +56,11 @@ async def test_concurrent_deliveries_are_written_together_in_arrival_order(inbox
 
 async def test_a_duplicate_in_the_same_group_is_answered_with_the_first(inbox: Inbox) -> None:
     first, again = await asyncio.gather(
-        inbox.commit(delivery("same")), inbox.commit(delivery("same"))
+        commit(inbox, delivery("same")), commit(inbox, delivery("same"))
     )
     assert first.new and not again.new and not again.dispatch_now
     assert again.row.seq == first.row.seq
-    later = await inbox.commit(delivery("same"))
+    later = await commit(inbox, delivery("same"))
     assert (later.new, later.row.seq) == (False, first.row.seq)
 
 
@@ -68,9 +68,9 @@ async def test_an_ordered_partition_waits_behind_its_earlier_event_in_the_group(
     inbox: Inbox,
 ) -> None:
     a, b, other = await asyncio.gather(
-        inbox.commit(delivery("p-1", partition="order-p")),
-        inbox.commit(delivery("p-2", partition="order-p")),
-        inbox.commit(delivery("q-1", partition="order-q")),
+        commit(inbox, delivery("p-1", partition="order-p")),
+        commit(inbox, delivery("p-2", partition="order-p")),
+        commit(inbox, delivery("q-1", partition="order-q")),
     )
     # The first of each partition is the request's to start; the second waits for the loop.
     assert (a.dispatch_now, b.dispatch_now, other.dispatch_now) == (True, False, True)
@@ -79,7 +79,7 @@ async def test_an_ordered_partition_waits_behind_its_earlier_event_in_the_group(
 
 async def test_a_member_the_database_refuses_fails_alone(inbox: Inbox) -> None:
     answers = await asyncio.gather(
-        *(inbox.commit(delivery(i)) for i in ("ok-1", TOO_LONG_ID, "ok-2")),
+        *(commit(inbox, delivery(i)) for i in ("ok-1", TOO_LONG_ID, "ok-2")),
         return_exceptions=True,
     )
     ok_1, refused, ok_2 = answers

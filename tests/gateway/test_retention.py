@@ -9,7 +9,7 @@ import asyncpg
 from gateway import migrations
 from gateway.inbox.store import Inbox
 from gateway.ops.retention import prune
-from tests.helpers import new_delivery
+from tests.helpers import commit, new_delivery
 from tests.stack import order_event
 
 
@@ -25,7 +25,7 @@ async def test_pruning_forgets_delivered_events_older_than_the_window(
         events = [order_event() for _ in range(5)]
         rows = []
         for event in events:
-            committed = await inbox.commit(new_delivery(event, event["id"]))
+            committed = await commit(inbox, new_delivery(event, event["id"]))
             assert committed.new
             rows.append(committed.row)
         old_started, old_signaled, recent, old_dead, queued = rows
@@ -43,7 +43,7 @@ async def test_pruning_forgets_delivered_events_older_than_the_window(
         left = {r["seq"] for r in await pool.fetch("SELECT seq FROM inbox")}
         assert left == {recent.seq, old_dead.seq, queued.seq}
         # Past the window a duplicate is a new event; within it, still a duplicate.
-        assert (await inbox.commit(new_delivery(events[0], "w"))).new
-        assert not (await inbox.commit(new_delivery(events[2], "w"))).new
+        assert (await commit(inbox, new_delivery(events[0], "w"))).new
+        assert not (await commit(inbox, new_delivery(events[2], "w"))).new
     finally:
         await pool.close()

@@ -16,6 +16,7 @@ from gateway.api.deps import AnswersDep, IngestDep, SettingsDep
 from gateway.api.models import EventAccepted
 from gateway.inbox.rows import InboxRow
 from gateway.inbox.store import BODY_DIGEST_INDEX
+from gateway.intake.ingest import Ingest
 from gateway.problems import MEDIA_TYPE, ProblemBody
 from gateway.telemetry.metrics import WEBHOOK_DELIVERIES
 from gateway.webhooks.receiver import DeliveryCheck, Endpoint, Receiver, check
@@ -100,7 +101,7 @@ async def receive(
     if sealed.body_digest is not None:  # the body was received before under another id?
         first = await ingest.inbox.by_body_digest(event.source, sealed.body_digest, tenant)
         if first is not None and first.id != event.id:
-            return _same_body(endpoint, answers, first)
+            return await _same_body(endpoint, ingest, answers, first)
     try:
         accepted = await ingest.accept(
             event, request.headers.get(HTTP_HEADER), tenant=tenant, delivery=sealed
@@ -111,14 +112,17 @@ async def receive(
         first = await ingest.inbox.by_body_digest(event.source, sealed.body_digest, tenant)
         if first is None:
             raise
-        return _same_body(endpoint, answers, first)
+        return await _same_body(endpoint, ingest, answers, first)
     return answers.response(accepted)
 
 
-def _same_body(endpoint: Endpoint, answers: Answers, first: InboxRow) -> Response:
+async def _same_body(
+    endpoint: Endpoint, ingest: Ingest, answers: Answers, first: InboxRow
+) -> Response:
     """A delivery whose body was received before: a duplicate of the first, whatever its id."""
     WEBHOOK_DELIVERIES.labels(endpoint.webhook.name, "same-body").inc()
-    body = answers.body(first, duplicate=True)
+    rows = await ingest.inbox.deliveries(first.source, first.id, first.tenant) or [first]
+    body = answers.body(rows, duplicate=True)
     return JSONResponse(
         body.model_dump(mode="json"), status_code=200, headers={HTTP_HEADER: body.correlation_id}
     )
