@@ -83,8 +83,7 @@ class Trigger:
     @property
     def update_name(self) -> str:
         """The update's name in Temporal (an update trigger's)."""
-        definition = getattr(self.target, "__temporal_update_definition")
-        return str(definition.name)
+        return str(getattr(_update_definition(self.target), "name", None) or self.handler)
 
     @property
     def holds(self) -> bool:
@@ -230,7 +229,7 @@ def updates(
     def attach(cls: W) -> W:
         model = _argument_model(cls, handler, event_type)
         target = getattr(cls, handler)
-        if getattr(target, "__temporal_update_definition", None) is None:
+        if _update_definition(target) is None:
             raise TypeError(
                 f"{cls.__name__}.{handler} must be a @workflow.update for {event_type!r}"
             )
@@ -285,13 +284,15 @@ class Registry:
         """
         self.workflows = tuple(workflows)
         self._by_type: dict[str, tuple[Trigger, ...]] = {}
+        self._all: list[Trigger] = []
         for cls in self.workflows:
             for trigger in getattr(cls, _ATTR, ()):
+                self._all.append(trigger)
                 others = self._by_type.get(trigger.event_type, ())
                 for other in others:
                     _check_pair(other, trigger)
                 self._by_type[trigger.event_type] = (*others, trigger)
-        self._by_name = {t.name: t for ts in self._by_type.values() for t in ts}
+        self._by_name = {t.name: t for t in self._all}
 
     def of(self, event_type: str) -> tuple[Trigger, ...]:
         """Every trigger of `event_type` in declaration order, or `UnknownEventType`."""
@@ -312,7 +313,7 @@ class Registry:
     @property
     def triggers(self) -> tuple[Trigger, ...]:
         """Every trigger, in declaration order."""
-        return tuple(self._by_name.values())
+        return tuple(self._all)
 
     def named(self, name: str) -> Trigger | None:
         """The trigger of this name (`Trigger.name`), if the app still has it."""
@@ -359,6 +360,12 @@ def _attach(cls: W, trigger: Trigger) -> W:
     # Decorators apply bottom-up; prepend so the tuple reads in source order.
     setattr(cls, _ATTR, (trigger, *cls.__dict__.get(_ATTR, ())))
     return cls
+
+
+def _update_definition(fn: Callable[..., Any]) -> Any:
+    """The SDK's definition of a `@workflow.update` method (kept on it as `_defn`), or None."""
+    definition = getattr(fn, "_defn", None)
+    return definition if type(definition).__name__ == "_UpdateDefinition" else None
 
 
 def _hints(fn: Callable[..., Any]) -> list[Any]:

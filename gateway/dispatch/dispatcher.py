@@ -21,6 +21,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowUpdateFailedError,
     WorkflowUpdateHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -275,7 +276,7 @@ class Dispatcher:
         ).get_update_handle(update_id_of(row))
         try:
             result = await asyncio.wait_for(handle.result(rpc_timeout=RPC_TIMEOUT), wait)
-        except TimeoutError:
+        except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # it still runs
             return False, None
         except WorkflowUpdateFailedError as err:
             message = failure_message(err)
