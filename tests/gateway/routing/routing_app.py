@@ -10,7 +10,7 @@ update-with-start of `Quote`, answered with a price.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import timedelta
 
 from pydantic import BaseModel
@@ -71,12 +71,10 @@ class Ship:
     async def run(self, parcel: Parcel) -> Shipped:
         """Wait for the delivery (or the time out) and say which events came."""
         if parcel.wait_seconds:
-            try:
+            with contextlib.suppress(TimeoutError):  # not delivered in time: say so
                 await workflow.wait_condition(
                     lambda: bool(self._delivered), timeout=timedelta(seconds=parcel.wait_seconds)
                 )
-            except asyncio.TimeoutError:
-                pass
         return Shipped(parcel_id=parcel.parcel_id, delivered=self._delivered)
 
     @workflow.signal
