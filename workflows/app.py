@@ -1,4 +1,4 @@
-"""The reference app's manifest: the order, restock and onboarding sagas on the demo services.
+"""The reference app's manifest: the order, review, restock and onboarding sagas on the demo services.
 
 `make dev` serves it (`SAGAWAY_APP=workflows.app:app`, the default). Every step and undo class
 is built with the one client of the demo services; the worker closes it when it stops. The
@@ -22,6 +22,7 @@ from sagaway.service_client import ServiceClient
 from sagaway.settings import get_settings
 from workflows.customer_onboarding import CustomerOnboarding
 from workflows.order_fulfillment import OrderFulfillment
+from workflows.order_review import OrderReview
 from workflows.restock import Restock
 
 #: The demo services, at `SAGAWAY_SERVICES_URL` (read when the worker first calls them).
@@ -29,7 +30,7 @@ services = ServiceClient(lambda: get_settings().effective_services_url)
 
 app = sagaway.App(
     name="reference",
-    workflows=[OrderFulfillment, Restock, CustomerOnboarding],
+    workflows=[OrderFulfillment, OrderReview, Restock, CustomerOnboarding],
     activities=[
         InventorySteps(services),
         FraudSteps(services),

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 import sagaway
 from activities.shipping import ShippingAddress
@@ -32,9 +32,10 @@ class OrderPlaced(BaseModel):
     shipping_address: ShippingAddress
     cancel_window_seconds: int = Field(0, ge=0, le=7 * 24 * 3600)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total_cents(self) -> int:
-        """What the order costs."""
+        """What the order costs (a filter reads it: `data.total_cents >= 100000`)."""
         return sum(item.quantity * item.unit_price_cents for item in self.items)
 
     @property
