@@ -21,13 +21,24 @@ from bench.accept import accept
 from bench.held_release import held_release
 from bench.measure import CpuMeter
 from bench.report import write
-from bench.scenarios import DEFAULT_SCENARIOS, SCENARIOS, Bench, e2e, ingest, layers, memory, scale
+from bench.scenarios import (
+    DEFAULT_SCENARIOS,
+    SCENARIOS,
+    Bench,
+    e2e,
+    ingest,
+    layers,
+    memory,
+    routing,
+    scale,
+)
 from bench.stack import BenchStack
 from bench.webhook_ingest import webhook_ingest
 from bench.workload import stock_up
 
 RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "ingest": ingest,
+    "routing": routing,
     "e2e": e2e,
     "layers": layers,
     "memory": memory,
@@ -40,7 +51,18 @@ RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
 #: Scenarios that leave runs no worker will take (accept, ingest, webhook) go last, so they
 #: burden nothing; the memory scenario's parking (no throughput measured) overlaps the inbox
 #: fill.
-ORDER = ("e2e", "held", "memory", "scale", "layers", "inbox", "accept", "ingest", "webhook")
+ORDER = (
+    "e2e",
+    "held",
+    "memory",
+    "scale",
+    "layers",
+    "inbox",
+    "accept",
+    "ingest",
+    "routing",
+    "webhook",
+)
 
 
 #: Alternating rounds per variant, at least (besides its warm-up): fewer give no spread.

@@ -50,9 +50,20 @@ BLOCK = 1_000_000_000
 #: How long parked runs may take to reach their cancel window.
 PARK_TIMEOUT = 600.0
 
-SCENARIOS = ("ingest", "e2e", "layers", "memory", "accept", "inbox", "scale", "held", "webhook")
+SCENARIOS = (
+    "ingest",
+    "routing",
+    "e2e",
+    "layers",
+    "memory",
+    "accept",
+    "inbox",
+    "scale",
+    "held",
+    "webhook",
+)
 #: What `make bench` runs: every figure with a target (the others are on demand).
-DEFAULT_SCENARIOS = ("ingest", "e2e", "memory", "accept", "inbox")
+DEFAULT_SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox")
 
 
 #: Makes what a producer must send to a gateway of a layer, given the gateway's database.
@@ -663,6 +674,43 @@ async def ingest(bench: Bench) -> None:
     bench.figure("ingest", "ingest single vs peer gateway", peer_s, single_s, target=("min", 1.0))
     bench.figure("ingest", "ingest single vs peer gateway", peer_s, single_s, what="p99")
     bench.figure("ingest", "ingest batch vs single", single_s, batch_s, target=("min", 1.0))
+
+
+# --- 1b. routing ---------------------------------------------------------------------------
+
+
+def numbered(bench: Bench) -> Callable[[int], bytes]:
+    """Bodies of fresh orders, numbered from a block of their own."""
+    offset, orders = bench.next_ids(BLOCK * 10), bench.orders
+
+    def body(n: int) -> bytes:
+        return orders.body(n + offset)
+
+    return body
+
+
+async def routing(bench: Bench) -> None:
+    """POST /events to one trigger, to one with a filter, and to two (`bench/routing_app.py`)."""
+    apps = {
+        "one trigger": "bench.routing_app:unfiltered",
+        "one trigger with a filter": "bench.routing_app:filtered",
+        "two triggers": "bench.routing_app:fan_out",
+    }
+    variants: list[tuple[str, Operation]] = []
+    closers = []
+    for variant, app in apps.items():
+        cfg = await bench.config(f"routing-{len(variants)}", {"SAGAWAY_APP": app})
+        url = await bench.gateway(cfg, "sink")
+        op, close = http_op(bench, [url], numbered(bench), STRUCTURED, accepted)
+        variants.append((variant, op))
+        closers.append(close)
+    series = await bench.ab("routing", variants, aa="one trigger")
+    for close in closers:
+        await close()
+    await bench.stack.stop_procs(*(f"routing-{n}-gw-sink" for n in range(len(apps))))
+    one, filtered, two = (series[k] for k in apps)
+    bench.figure("routing", "filter cost, ingest", one, filtered, target=("min", 0.95))
+    bench.figure("routing", "fan-out of two, ingest", one, two)
 
 
 # --- 2. end to end ------------------------------------------------------------------------

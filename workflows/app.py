@@ -1,4 +1,4 @@
-"""The reference app's manifest: the order, review, restock and onboarding sagas on the demo services.
+"""The reference app's manifest: the order, review, restock and onboarding sagas (demo services).
 
 `make dev` serves it (`SAGAWAY_APP=workflows.app:app`, the default). Every step and undo class
 is built with the one client of the demo services; the worker closes it when it stops. The

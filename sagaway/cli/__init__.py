@@ -134,8 +134,8 @@ def bench(
     ),
     scenario: list[str] = typer.Option(  # noqa: B008
         [],
-        help="Scenario(s) to run: ingest, e2e, layers, memory, accept, inbox, held, webhook, "
-        "scale (default: ingest, e2e, memory, accept, inbox).",
+        help="Scenario(s) to run: ingest, routing, e2e, layers, memory, accept, inbox, held, "
+        "webhook, scale (default: ingest, routing, e2e, memory, accept, inbox).",
     ),
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
     long: bool = typer.Option(
