@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 log = logging.getLogger("sagaway.gateway")
 
@@ -230,6 +231,16 @@ def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at the request's path."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        matched = isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+        if matched and route.methods:
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Make every error of `app` a problem+json response."""
 
@@ -260,8 +271,11 @@ def install(app: FastAPI) -> None:
             "status": exc.status_code,
             "detail": str(exc.detail),
         }
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette's names the first route of the path alone
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return JSONResponse(
-            body, status_code=exc.status_code, media_type=MEDIA_TYPE, headers=exc.headers
+            body, status_code=exc.status_code, media_type=MEDIA_TYPE, headers=headers
         )
 
     @app.get("/problems/{slug}", tags=["problems"], include_in_schema=False)

@@ -294,6 +294,10 @@ class Registry:
                 self._by_type[trigger.event_type] = (*others, trigger)
         self._by_name = {t.name: t for t in self._all}
 
+    def __getitem__(self, event_type: str) -> Trigger:
+        """The first trigger of `event_type` in declaration order (`of` gives every one)."""
+        return self.of(event_type)[0]
+
     def of(self, event_type: str) -> tuple[Trigger, ...]:
         """Every trigger of `event_type` in declaration order, or `UnknownEventType`."""
         try:
