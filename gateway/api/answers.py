@@ -8,7 +8,13 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 
-from gateway.api.models import EventAccepted, EventUpdated, RunLinks, TriggerDelivery
+from gateway.api.models import (
+    EventAccepted,
+    EventUpdated,
+    RunLinks,
+    TriggerDelivery,
+    UpdateLinks,
+)
 from gateway.inbox.rows import InboxRow
 from gateway.intake.ingest import Accepted
 from sagaway.ids import event_path, run_path
@@ -25,17 +31,18 @@ class Answers:
         """Link runs to the Temporal UI at `ui_url`, in `namespace`."""
         self._ui = f"{ui_url}/namespaces/{quote(namespace, safe='')}/workflows/"
 
-    def links(
-        self, workflow_id: str, run_id: str | None, *, result: InboxRow | None = None
-    ) -> RunLinks:
-        """Links to a run in this gateway and in the Temporal UI (and to an update's answer)."""
+    def links(self, workflow_id: str, run_id: str | None) -> RunLinks:
+        """Links to a run in this gateway and in the Temporal UI."""
         ui = self._ui + quote(workflow_id, safe="")
         if run_id:
             ui += f"/{run_id}/history"
-        answer = None
-        if result is not None and result.status in UPDATES:
-            answer = f"{event_path(result.source, result.id)}/result"
-        return RunLinks(run=run_path(workflow_id), temporal_ui=ui, result=answer)
+        return RunLinks(run=run_path(workflow_id), temporal_ui=ui)
+
+    def update_links(self, row: InboxRow) -> UpdateLinks:
+        """Links to the run an update reached and to the update's answer."""
+        links = self.links(row.workflow_id, row.run_id)
+        answer = f"{event_path(row.source, row.id)}/result"
+        return UpdateLinks(**links.model_dump(), result=answer)
 
     def delivery(self, row: InboxRow) -> TriggerDelivery:
         """What became of one delivery of an event."""
@@ -45,7 +52,7 @@ class Answers:
             status=row.status,
             reason=row.reason,
             run_id=row.run_id,
-            links=self.links(row.workflow_id, row.run_id, result=row),
+            links=self.links(row.workflow_id, row.run_id),
         )
 
     def body(
@@ -70,13 +77,14 @@ class Answers:
             workflow_id=row.workflow_id,
             run_id=row.run_id,
             correlation_id=row.correlation_id,
-            links=self.links(row.workflow_id, row.run_id, result=row),
             duplicate=duplicate,
             triggers=[self.delivery(r) for r in rows],
         )
         if row.status in UPDATES:
-            return EventUpdated(**fields, result=result if answered else None)
-        return EventAccepted(**fields)
+            return EventUpdated(
+                **fields, links=self.update_links(row), result=result if answered else None
+            )
+        return EventAccepted(**fields, links=self.links(row.workflow_id, row.run_id))
 
     def status(self, accepted: Accepted) -> int:
         """202 for a new event, 200 for a duplicate or an update's answer."""

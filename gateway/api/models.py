@@ -19,9 +19,13 @@ class RunLinks(BaseModel):
 
     run: str = Field(description="This gateway's view of the run", examples=["/runs/order-o-123"])
     temporal_ui: str = Field(description="The run's page in the Temporal UI")
-    result: str | None = Field(
-        None,
-        description="An update's answer, to poll while it runs (`/events/{source}/{id}/result`)",
+
+
+class UpdateLinks(RunLinks):
+    """Where to look at the run an update reached, and at the update's answer."""
+
+    result: str = Field(
+        description="The update's answer, to poll while it runs (`/events/{source}/{id}/result`)"
     )
 
 
@@ -73,6 +77,7 @@ class EventAccepted(BaseModel):
 class EventUpdated(EventAccepted):
     """An event delivered as a workflow update, with the update handler's answer."""
 
+    links: UpdateLinks
     result: Any = Field(None, description="What the update handler returned")
 
 

@@ -73,7 +73,7 @@ _MARK = (
     " (SELECT 1 FROM inbox p WHERE p.partition_key = i.partition_key AND p.status = 'queued'"
     " AND p.seq > i.seq) AS waiting),"
     " released AS (UPDATE inbox p SET status = 'queued', next_attempt_at = now()"
-    " FROM marked m WHERE m.status = 'started' AND p.workflow_id = m.workflow_id"
+    " FROM marked m WHERE m.status IN ('started', 'updating') AND p.workflow_id = m.workflow_id"
     " AND p.status = 'held' AND p.reason = 'wait_for_run' RETURNING p.seq, m.seq AS by_seq),"
     f" logged AS ({ledger.RECORD_RELEASED})"
     " SELECT m.seq, m.waiting OR EXISTS (SELECT 1 FROM released r WHERE r.by_seq = m.seq)"

@@ -189,6 +189,11 @@ def events_show(
     status = ledger["status"] + (f" ({ledger['reason']})" if ledger.get("reason") else "")
     console.print(f"[bold]{ledger['type']}[/bold] {ledger['id']} from {ledger['source']}: {status}")
     console.print(f"workflow {ledger['workflow_id']}  run {ledger.get('run_id') or '-'}")
+    deliveries = ledger.get("triggers") or []
+    if len(deliveries) > 1:  # fan-out: each trigger's own delivery
+        for t in deliveries:
+            reason = f" ({t['reason']})" if t.get("reason") else ""
+            console.print(f"  → {t['workflow']}: {t['workflow_id']} {t['status']}{reason}")
     table = Table("at (UTC)", "decision", "reason", "run", "detail")
     for d in ledger["decisions"]:
         run = d.get("workflow_id") or ""
@@ -205,6 +210,17 @@ def events_show(
     console.print(table)
     if ledger.get("last_error"):
         console.print(f"last delivery error: {ledger['last_error']}")
+
+
+@events_app.command("cancel")
+def events_cancel(
+    source: str, event_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None
+) -> None:
+    """Cancel a delayed event before it is due (it is never delivered)."""
+    path = f"/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
+    with _client(gateway, api_key) as http:
+        ledger = _check(http.delete(path))
+    console.print(f"{ledger['type']} {ledger['id']} from {ledger['source']}: {ledger['status']}")
 
 
 @runs_app.command("retry-compensation")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -45,5 +46,46 @@ async def test_pruning_forgets_delivered_events_older_than_the_window(
         # Past the window a duplicate is a new event; within it, still a duplicate.
         assert (await commit(inbox, new_delivery(events[0], "w"))).new
         assert not (await commit(inbox, new_delivery(events[2], "w"))).new
+    finally:
+        await pool.close()
+
+
+async def test_scheduled_and_parked_deliveries_are_neither_backlog_nor_pruned(
+    own_database_url: str,
+) -> None:
+    pool = await asyncpg.create_pool(own_database_url, min_size=1, max_size=4)
+    assert pool is not None
+    try:
+        async with pool.acquire() as conn:
+            await migrations.migrate(conn)
+        inbox = Inbox(pool)
+        due = datetime.now(UTC) + timedelta(hours=1)
+        later = order_event()
+        delayed = dataclasses.replace(
+            new_delivery(later, later["id"]), status="scheduled", deliver_at=due
+        )
+        scheduled = await commit(inbox, delayed)
+        assert (scheduled.row.status, scheduled.dispatch_now) == ("scheduled", False)
+        signal = order_event()
+        parked = (await commit(inbox, new_delivery(signal, signal["id"]))).row
+        await inbox.park(parked, timedelta(hours=1), first=True)
+        # Long past any dispatch and the retention window: still neither queued nor pruned.
+        await pool.execute(
+            "UPDATE inbox SET received_at = now() - interval '3 days',"
+            " dispatched_at = now() - interval '3 days'"
+        )
+        assert await inbox.backlog() == (0, 0.0)
+        assert await prune(inbox, timedelta(hours=1), batch=10) == 0
+        promoted, next_in = await inbox.promote_due()
+        assert promoted == 0 and next_in is not None
+        assert timedelta(minutes=59) < next_in <= timedelta(hours=1)
+        # Due: queued, and aged from its due time, not from when it was received.
+        await pool.execute(
+            "UPDATE inbox SET next_attempt_at = now() WHERE seq = $1", scheduled.row.seq
+        )
+        promoted, _ = await inbox.promote_due()
+        assert promoted == 1
+        depth, age = await inbox.backlog()
+        assert depth == 1 and age < 3600
     finally:
         await pool.close()

@@ -13,7 +13,7 @@ from gateway.access.auth import Producer, ensure_may_post
 from gateway.api import limits
 from gateway.api.answers import Answers
 from gateway.api.deps import EventRouteDep, IngestDep
-from gateway.api.models import BatchItem, EventAccepted
+from gateway.api.models import BatchItem, EventAccepted, EventUpdated
 from gateway.cloudevents import envelope
 from gateway.intake.dry_run import DryRunResult
 from gateway.intake.dry_run import dry_run as dry_run_event
@@ -101,8 +101,9 @@ _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
     openapi_extra=_OPENAPI,
     responses={
         200: {
-            "model": EventAccepted | DryRunResult,
-            "description": "A duplicate: the original result; or, with dry_run, what would be",
+            "model": EventAccepted | EventUpdated | DryRunResult,
+            "description": "A duplicate: the original result; an update's answer; or, with "
+            "dry_run, what would be",
         },
         207: {"model": list[BatchItem], "description": "Batch mode: one result per event"},
         400: _PROBLEM,

@@ -12,7 +12,8 @@ import httpx
 
 from sagaway.ids import event_path
 from tests.gateway.routing.test_fan_out import completed, parcel
-from tests.helpers import cloud_event, post
+from tests.helpers import cli, cloud_event, post
+from tests.stack import Stack
 
 #: How late a due event may be delivered on the dev stack.
 ON_TIME = timedelta(seconds=1)
@@ -141,3 +142,21 @@ async def test_an_early_signal_whose_run_never_starts_is_dead_lettered_when_the_
     dead = await decided(gateway, signal, "dead_lettered")
     assert dead["reason"] == "workflow-not-running"
     assert at(dead) >= posted + timedelta(seconds=3)
+
+
+async def test_the_cli_cancels_a_delayed_event_and_shows_each_trigger(
+    gateway: httpx.AsyncClient, routing_stack: Stack
+) -> None:
+    event = {**parcel(weight=40), "deliverafter": 30}
+    assert (await post(gateway, event)).json()["status"] == "scheduled"
+    env = routing_stack.env() | {"COLUMNS": "200"}
+    where = ("--gateway", routing_stack.gateway_url)
+    code, out = await cli(env, "events", "cancel", event["source"], event["id"], *where)
+    assert code == 0, out
+    assert f"{event['id']} from {event['source']}: cancelled" in out
+    code, out = await cli(env, "events", "show", event["source"], event["id"], *where)
+    assert code == 0, out
+    pid = event["data"]["parcel_id"]
+    assert f"Ship: ship-{pid} cancelled" in out and f"Heavy: heavy-{pid} cancelled" in out
+    code, out = await cli(env, "events", "cancel", "/depot", "evt-nobody", *where)
+    assert code != 0 and "Event not found" in out
