@@ -131,8 +131,14 @@ async def read(
     skip = ("dispatched_at", "run_closed_at")
     rows = [InboxRow.from_record(r, skip=skip) for r in records]
     first = records[0]
+    unselected = rows[0].routing.unselected if rows[0].routing else ()
     decisions = [
-        Decision(at=first["received_at"], decision="received", workflow_id=first["workflow_id"])
+        Decision(
+            at=first["received_at"],
+            decision="received",
+            workflow_id=first["workflow_id"],
+            detail=f"not selected: {'; '.join(unselected)}" if unselected else None,
+        )
     ]
     if first["deliver_at"] is not None:
         decisions.append(

@@ -57,6 +57,9 @@ class Routing:
     fairness_weight: float | None = None
     #: The run's one-line summary in the Temporal UI.
     summary: str = ""
+    #: The event's triggers whose filters did not select it, and why (kept on its first
+    #: delivery, for the ledger's `received` decision).
+    unselected: tuple[str, ...] = ()
 
     def as_json(self) -> str:
         """The `routing` column's value."""
@@ -66,7 +69,9 @@ class Routing:
     def from_json(cls, value: Any) -> Routing | None:
         """Read the `routing` column (None for a row committed before routing was kept)."""
         value = decode_json(value)
-        return cls(**value) if value is not None else None
+        if value is None:
+            return None
+        return cls(**{**value, "unselected": tuple(value.get("unselected", ()))})
 
 
 @dataclass(frozen=True)

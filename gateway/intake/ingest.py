@@ -187,7 +187,10 @@ class Ingest:
         if routed.deliver_at is not None:
             self.dispatcher.scheduled(routed.deliver_at)
         # Each delivery goes on its own: one trigger's failure never holds back the others.
-        delivered = await asyncio.gather(*(self._deliver(c, tenant) for c in committed))
+        if len(committed) == 1:  # no task to make for the one delivery of most events
+            delivered = [await self._deliver(committed[0], tenant)]
+        else:
+            delivered = await asyncio.gather(*(self._deliver(c, tenant) for c in committed))
         rows = tuple(row for row, _ in delivered)
         answered, result = delivered[0][1]
         if rows[0].status == "dead_lettered" and rows[0].reason == UPDATE_REJECTED:

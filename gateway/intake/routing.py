@@ -155,6 +155,11 @@ class Router:
             )
             for index, trigger in enumerate(chosen)
         )
+        unselected = tuple(c.describe() for c in choices if not c.selection.matched)
+        if unselected and routes:  # the ledger says why the others did not take it
+            first = routes[0]
+            routing = dataclasses.replace(first.routing, unselected=unselected)
+            routes = (dataclasses.replace(first, routing=routing), *routes[1:])
         return Routed(kept, meta, data, version, routes, choices, deliver_at)
 
     async def as_kept(self, event: CloudEvent, tenant: str) -> CloudEvent:
@@ -199,7 +204,8 @@ def select(
     """Each trigger's verdict on the event: one without a filter takes every event."""
     if all(t.filter is None for t in triggers):
         return tuple(Choice(t, SELECTED) for t in triggers)
-    variables = filter_variables(data, meta, extensions)
+    plain = all(t.filter is None or t.filter.plain for t in triggers)
+    variables = filter_variables(data, meta, extensions, plain=plain)
     return tuple(
         Choice(t, t.filter.select(variables) if t.filter is not None else SELECTED)
         for t in triggers

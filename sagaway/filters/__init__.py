@@ -72,6 +72,8 @@ class Filter:
             if missing is not None:
                 raise FilterError(f"{model.__name__} has no field {missing!r} ({path})")
         self.expression = expression
+        #: Whether the model dumps to values CEL takes as they are (no decimal, time, enum...).
+        self.plain = _plain(model)
 
     def select(self, variables: Mapping[str, Any]) -> Selection:
         """Evaluate over `filter_variables`: matched only when the expression is `true`."""
@@ -85,9 +87,10 @@ class Filter:
 
 
 def filter_variables(
-    data: BaseModel, meta: EventMeta, extensions: Mapping[str, Any]
+    data: BaseModel, meta: EventMeta, extensions: Mapping[str, Any], *, plain: bool = False
 ) -> dict[str, Any]:
-    """`data` and `event` as a filter reads them."""
+    """`data` and `event` as a filter reads them (`plain`: the model dumps to CEL's values)."""
+    dumped = data.model_dump()
     event = {name: _cel_value(value) for name, value in extensions.items()}
     event.update(
         id=meta.id,
@@ -97,7 +100,7 @@ def filter_variables(
         time=meta.time.isoformat().replace("+00:00", "Z") if meta.time else None,
         tenant=meta.tenant,
     )
-    return {"data": _cel_value(data.model_dump()), "event": event}
+    return {"data": dumped if plain else _cel_value(dumped), "event": event}
 
 
 def _cel_value(value: Any) -> Any:
@@ -117,6 +120,32 @@ def _cel_value(value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value)  # a UUID, a URL, a path: as its text
+
+
+#: What `model_dump` may hold that CEL takes as it is.
+_PLAIN_TYPES = (str, int, float, bool, bytes, type(None))
+
+
+def _plain(model: type[BaseModel], seen: frozenset[type] = frozenset()) -> bool:
+    """Whether every value the model dumps is one CEL takes as it is (checked once)."""
+    if model in seen:
+        return True
+    fields = [f.annotation for f in model.model_fields.values()]
+    fields += [f.return_type for f in model.model_computed_fields.values()]
+    return all(_plain_hint(hint, seen | {model}) for hint in fields)
+
+
+def _plain_hint(hint: Any, seen: frozenset[type]) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _plain_hint(typing.get_args(hint)[0], seen)
+    if origin in (typing.Union, types.UnionType, list, dict):
+        return all(_plain_hint(a, seen) for a in typing.get_args(hint))
+    if origin is typing.Literal:
+        return all(isinstance(a, _PLAIN_TYPES) for a in typing.get_args(hint))
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        return _plain(hint, seen)
+    return hint in _PLAIN_TYPES
 
 
 def _missing_field(model: type[BaseModel], names: list[str]) -> str | None:

@@ -55,6 +55,15 @@ async def test_a_light_parcel_elsewhere_starts_only_the_unfiltered_trigger(
     event = {**parcel(weight=3), "region": "us"}
     body = (await post(gateway, event)).json()
     assert workflows(body) == ["Ship"]
+    # The ledger's `received` says which triggers did not take it, and why.
+    ledger = (await gateway.get(event_path(event["source"], event["id"]))).json()
+    received = ledger["decisions"][0]
+    assert received["decision"] == "received"
+    assert received["detail"] == (
+        "not selected: Heavy (when: data.weight > 20) did not match;"
+        " Regional (when: has(event.region) && event.region == 'eu') did not match;"
+        " Labelled (when: data.label != '') did not match"
+    )
 
 
 async def test_a_duplicate_answers_every_delivery_and_starts_none_again(
