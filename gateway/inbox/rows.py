@@ -57,7 +57,7 @@ class Routing:
     fairness_weight: float | None = None
     #: The run's one-line summary in the Temporal UI.
     summary: str = ""
-    #: The event's triggers whose filters did not select it, and why (kept on its first
+    #: The event's triggers whose filters failed to evaluate, and why (kept on its first
     #: delivery, for the ledger's `received` decision).
     unselected: tuple[str, ...] = ()
 

@@ -155,8 +155,10 @@ class Router:
             )
             for index, trigger in enumerate(chosen)
         )
-        unselected = tuple(c.describe() for c in choices if not c.selection.matched)
-        if unselected and routes:  # the ledger says why the others did not take it
+        # A filter that failed to evaluate is named in the ledger too (a plain no match, the
+        # usual case, writes nothing more).
+        unselected = tuple(c.describe() for c in choices if c.selection.error is not None)
+        if unselected and routes:
             first = routes[0]
             routing = dataclasses.replace(first.routing, unselected=unselected)
             routes = (dataclasses.replace(first, routing=routing), *routes[1:])
