@@ -7,6 +7,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,7 +17,9 @@ import httpx
 from gateway.cloudevents import envelope
 from gateway.inbox.rows import NewDelivery, Routing
 from gateway.inbox.store import Committed, Inbox
+from sagaway.dev.embedded import free_port
 from sagaway.ids import run_path
+from tests.stack import Stack
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
 TERMINAL = {"completed", "compensated", "resolved"}
@@ -174,3 +177,20 @@ async def commit(inbox: Inbox, new: NewDelivery) -> Committed:
     """Commit one delivery (an event of one route) to `inbox`: its commit."""
     committed = await inbox.commit([new])
     return committed[0]
+
+
+def app_stack(
+    database_url: str, temporal_address: str, log_dir: Path, app: str, name: str, **env: str
+) -> Stack:
+    """A started worker and gateway (authentication off) serving the test app `app`
+    (`module:attribute`), on an inbox of their own."""
+    stack = Stack(
+        asyncio.run(new_database(database_url, name)),
+        temporal_address,
+        log_dir,
+        cwd=Path(__file__).parents[1],
+        part_args={"gateway": ["--app", app], "worker": ["--app", app]},
+        extra_env={"SAGAWAY_WORKER_METRICS_PORT": str(free_port()), **env},
+    )
+    stack.start("worker", "gateway")
+    return stack

@@ -24,8 +24,10 @@ FIGURES = {
     "codec cost, saga",
     "accept path, inbox of 2,000 rows vs empty",
     "worker RSS per open run",
+    "filter cost, ingest",
+    "fan-out of two, ingest",
 }
-SCENARIOS = ("ingest", "e2e", "memory", "accept", "inbox")
+SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox")
 
 
 @pytest.mark.slow
@@ -49,7 +51,7 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
 
     results = json.loads(path.read_text())
     assert results["options"]["rounds"] == 4
-    for scenario in ("ingest", "e2e", "accept", "inbox"):
+    for scenario in ("ingest", "routing", "e2e", "accept", "inbox"):
         for variant, series in results["series"][scenario].items():
             # errors: refused posts, and runs that ended otherwise than expected
             assert series["events"] > 0, (scenario, variant)
@@ -82,7 +84,10 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     for variant in ("POST single", "peer gateway, POST single"):
         own = cost["ingest"][variant]
         assert own["cpu_ms_per_event"]["gateway"] > 0, variant
-        assert own["cpu_ms_per_event"]["postgres"] > 0, variant
+        # Process CPU is counted in 10 ms ticks: at this size the peer's few one-row inserts
+        # may not reach one, so only Sagaway's gateway (more statements) must show some.
+        assert own["cpu_ms_per_event"]["postgres"] >= 0, variant
+        assert own["cpu_ms_per_event"]["postgres"] > 0 or variant != "POST single", own
         assert own["wal_bytes_per_event"] > 0, variant
         assert own["pg_transactions_per_event"] >= 1, variant  # at least its own insert
         assert own["pg_rows_inserted_per_event"] >= 1, variant

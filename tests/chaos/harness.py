@@ -234,6 +234,20 @@ class Chaos:
         self.stacks.append(stack)
         return stack
 
+    def gateway_apart(self, temporal_address: str | None = None) -> Stack:
+        """Services and worker started in one stack, and the gateway's (started) on their queue:
+        the gateway can be killed alone. `temporal_address`: the gateway's way to Temporal."""
+        workers = self.stack("workers")
+        workers.start("services", "worker")
+        gateway = self.stack(
+            "gateway",
+            temporal_address=temporal_address or self.temporal.address,
+            task_queue=workers.task_queue,
+            services_url=workers.services_url,
+        )
+        gateway.start("gateway")
+        return gateway
+
     def proxy(self, upstream: str) -> TcpProxy:
         """A started TCP proxy to `host:port`."""
         host, port = upstream.rsplit(":", 1)

@@ -33,16 +33,8 @@ IN_FLIGHT = 64
 async def test_events_committed_before_a_gateway_crash_each_get_exactly_one_run(
     chaos: Chaos, figure_book: FigureBook
 ) -> None:
-    workers = chaos.stack("workers")
-    workers.start("services", "worker")
     proxy = chaos.proxy(chaos.temporal.address)
-    gateway = chaos.stack(
-        "gateway",
-        temporal_address=proxy.address,
-        task_queue=workers.task_queue,
-        services_url=workers.services_url,
-    )
-    gateway.start("gateway")
+    gateway = chaos.gateway_apart(proxy.address)
     client = await temporal_client(chaos.temporal.address)
     orders = make_orders(EVENTS, f"g{uuid.uuid4().hex[:6]}", declined=0.1)
     stocked = await stock_up(gateway.gateway_url, orders)

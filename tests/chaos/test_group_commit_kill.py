@@ -56,15 +56,7 @@ async def largest_group(gateway_url: str) -> float:
 async def test_a_gateway_killed_mid_group_commit_loses_and_repeats_nothing(
     chaos: Chaos, figure_book: FigureBook
 ) -> None:
-    workers = chaos.stack("workers")
-    workers.start("services", "worker")
-    gateway = chaos.stack(
-        "gateway",
-        temporal_address=chaos.temporal.address,
-        task_queue=workers.task_queue,
-        services_url=workers.services_url,
-    )
-    gateway.start("gateway")
+    gateway = chaos.gateway_apart()
     client = await temporal_client(chaos.temporal.address)
     orders = make_orders(EVENTS, f"k{uuid.uuid4().hex[:6]}", declined=0.1)
     stocked = await stock_up(gateway.gateway_url, orders)

@@ -55,15 +55,7 @@ async def waiting(database_url: str) -> dict[str, int]:
 async def test_a_gateway_killed_with_events_scheduled_and_parked_loses_and_repeats_nothing(
     chaos: Chaos, figure_book: FigureBook
 ) -> None:
-    workers = chaos.stack("workers")
-    workers.start("services", "worker")
-    gateway = chaos.stack(
-        "gateway",
-        temporal_address=chaos.temporal.address,
-        task_queue=workers.task_queue,
-        services_url=workers.services_url,
-    )
-    gateway.start("gateway")
+    gateway = chaos.gateway_apart()
     client = await temporal_client(chaos.temporal.address)
     orders = make_orders(ORDERS, f"s{uuid.uuid4().hex[:6]}")
     reviewed = orders[::5]

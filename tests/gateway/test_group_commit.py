@@ -5,13 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
-import pytest
 
-from gateway import migrations
 from gateway.inbox.rows import NewDelivery
 from gateway.inbox.store import Committed, Inbox
 from gateway.problems import Problem
@@ -29,17 +25,6 @@ def delivery(event_id: str, *, partition: str | None = None) -> NewDelivery:
         partition or f"order-{event_id[:40]}",
         partition=partition,
     )
-
-
-@pytest.fixture
-async def inbox(own_database_url: str) -> AsyncIterator[Inbox]:
-    """An inbox on a database of its own."""
-    pool = await asyncpg.create_pool(own_database_url, min_size=1, max_size=4)
-    assert pool is not None
-    async with pool.acquire() as conn:
-        await migrations.migrate(conn)
-    yield Inbox(pool)
-    await pool.close()
 
 
 async def test_concurrent_deliveries_are_written_together_in_arrival_order(inbox: Inbox) -> None:

@@ -7,21 +7,18 @@ that every accepted event was delivered exactly once, under a header-safe idempo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sagaway.dev.embedded import free_port
 from tests.gateway.conformance.echo_steps import SERVICE_URL_ENV
-from tests.helpers import new_database
+from tests.helpers import app_stack
 from tests.stack import Stack
 
 APP = "tests.gateway.conformance.echo_app:app"
@@ -92,18 +89,14 @@ def echo_stack(
     fake_service: FakeService,
 ) -> Iterator[Stack]:
     """The echo app's gateway and worker (authentication off), with an inbox of their own."""
-    stack = Stack(
-        asyncio.run(new_database(database_url, "conformance")),
+    stack = app_stack(
+        database_url,
         temporal_address,
-        Path(tmp_path_factory.mktemp("conformance")),
-        cwd=Path(__file__).parents[3],
-        part_args={"gateway": ["--app", APP], "worker": ["--app", APP]},
-        extra_env={
-            SERVICE_URL_ENV: fake_service.url,
-            "SAGAWAY_WORKER_METRICS_PORT": str(free_port()),
-        },
+        tmp_path_factory.mktemp("conformance"),
+        APP,
+        "conformance",
+        **{SERVICE_URL_ENV: fake_service.url},
     )
-    stack.start("worker", "gateway")
     yield stack
     stack.stop()
 

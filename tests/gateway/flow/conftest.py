@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from sagaway.dev.embedded import free_port
-from tests.helpers import new_database
+from tests.helpers import app_stack
 from tests.stack import Stack
 
 APP = "tests.gateway.flow.flow_app:app"
@@ -21,18 +18,14 @@ def flow_stack(
     database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The flow app's worker and gateway (authentication off), with an inbox of their own."""
-    stack = Stack(
-        asyncio.run(new_database(database_url, "flow")),
+    stack = app_stack(
+        database_url,
         temporal_address,
-        Path(tmp_path_factory.mktemp("flow")),
-        cwd=Path(__file__).parents[3],
-        part_args={"gateway": ["--app", APP], "worker": ["--app", APP]},
-        extra_env={
-            "SAGAWAY_WORKER_METRICS_PORT": str(free_port()),
-            "SAGAWAY_DISPATCH_INTERVAL_SECONDS": "0.25",
-        },
+        tmp_path_factory.mktemp("flow"),
+        APP,
+        "flow",
+        SAGAWAY_DISPATCH_INTERVAL_SECONDS="0.25",
     )
-    stack.start("worker", "gateway")
     yield stack
     stack.stop()
 
