@@ -22,6 +22,14 @@ router = APIRouter(tags=["events"])
 _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
 
 
+#: The path's `{source}/{id}`, documented (the routes read it from the raw path: `event_ref`).
+SourceAndId = Annotated[
+    str,
+    Path(
+        description="The event's source and id, each percent-encoded, joined by a slash",
+        examples=["%2Fshop%2Fcheckout/evt-0001"],
+    ),
+]
 #: How long a poll of an update's answer waits for it before answering 202.
 POLL_SECONDS = 1.0
 
@@ -61,13 +69,7 @@ async def update_result(
     answers: AnswersDep,
     ingest: IngestDep,
     caller: Caller,
-    source_and_id: Annotated[
-        str,
-        Path(
-            description="The event's source and id, each percent-encoded, joined by a slash",
-            examples=["%2Fshop%2Fcheckout/evt-0001"],
-        ),
-    ],
+    source_and_id: SourceAndId,
 ) -> Response:
     """The answer of the update the event `{source}/{id}` was delivered as.
 
@@ -115,13 +117,7 @@ async def get_event(
     answers: AnswersDep,
     ingest: IngestDep,
     caller: RunsReader,
-    source_and_id: Annotated[
-        str,
-        Path(
-            description="The event's source and id, each percent-encoded, joined by a slash",
-            examples=["%2Fshop%2Fcheckout/evt-0001"],
-        ),
-    ],
+    source_and_id: SourceAndId,
 ) -> EventLedger:
     """Where the event `{source}/{id}` (both percent-encoded) stands, and why, decision by decision.
 
@@ -154,13 +150,7 @@ async def cancel_event(
     answers: AnswersDep,
     ingest: IngestDep,
     caller: Caller,
-    source_and_id: Annotated[
-        str,
-        Path(
-            description="The event's source and id, each percent-encoded, joined by a slash",
-            examples=["%2Fshop%2Fcheckout/evt-0001"],
-        ),
-    ],
+    source_and_id: SourceAndId,
 ) -> EventLedger:
     """Cancel the delayed event `{source}/{id}` before it is due: it is never delivered.
 
