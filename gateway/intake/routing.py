@@ -206,8 +206,11 @@ def select(
     """Each trigger's verdict on the event: one without a filter takes every event."""
     if all(t.filter is None for t in triggers):
         return tuple(Choice(t, SELECTED) for t in triggers)
-    plain = all(t.filter is None or t.filter.plain for t in triggers)
-    variables = filter_variables(data, meta, extensions, plain=plain)
+    filters = [t.filter for t in triggers if t.filter is not None]
+    plain = all(f.plain for f in filters)
+    read = [f.fields for f in filters]
+    fields = None if None in read else frozenset().union(*(r for r in read if r is not None))
+    variables = filter_variables(data, meta, extensions, plain=plain, fields=fields)
     return tuple(
         Choice(t, t.filter.select(variables) if t.filter is not None else SELECTED)
         for t in triggers

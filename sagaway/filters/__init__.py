@@ -67,11 +67,18 @@ class Filter:
         kind = self._program.return_type()
         if kind not in (cel.Type.BOOL, cel.Type.DYN):
             raise FilterError(f"it gives a value of type {kind.name().lower()}, not true or false")
-        for path in data_paths(self._program.serialize()):
+        paths = data_paths(self._program.serialize())
+        for path in paths:
             missing = _missing_field(model, path.split(".")[1:])
             if missing is not None:
                 raise FilterError(f"{model.__name__} has no field {missing!r} ({path})")
         self.expression = expression
+        #: The data's top-level fields the expression reads; None when it reads `data` whole.
+        self.fields: frozenset[str] | None = (
+            None
+            if "data" in paths
+            else frozenset(p.split(".")[1].removesuffix("[]") for p in paths)
+        )
         #: Whether the model dumps to values CEL takes as they are (no decimal, time, enum...).
         self.plain = _plain(model)
 
@@ -87,10 +94,19 @@ class Filter:
 
 
 def filter_variables(
-    data: BaseModel, meta: EventMeta, extensions: Mapping[str, Any], *, plain: bool = False
+    data: BaseModel,
+    meta: EventMeta,
+    extensions: Mapping[str, Any],
+    *,
+    plain: bool = False,
+    fields: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """`data` and `event` as a filter reads them (`plain`: the model dumps to CEL's values)."""
-    dumped = data.model_dump()
+    """`data` and `event` as a filter reads them (`plain`: the model dumps to CEL's values).
+
+    `fields`: the data's top-level fields the filters read (None: all); CEL converts what it is
+    given, so an order's items and address are not handed to a filter on its total.
+    """
+    dumped = data.model_dump(include=set(fields) if fields is not None else None)
     event = {name: _cel_value(value) for name, value in extensions.items()}
     event.update(
         id=meta.id,

@@ -31,7 +31,10 @@ class _Node:
 
 
 def data_paths(serialized: bytes, root: str = "data") -> list[str]:
-    """Every chain of fields the expression reads below `root`, longest first, e.g. `data.a.b`."""
+    """Every chain of fields the expression reads below `root`, longest first, e.g. `data.a.b`.
+
+    `root` itself is in the list when the expression uses it whole (`size(data)`, `data == x`).
+    """
     found: set[str] = set()
     _visit(_root_expr(serialized), {}, root, found)
     return sorted(found, key=lambda p: (-p.count("."), p))
@@ -40,7 +43,7 @@ def data_paths(serialized: bytes, root: str = "data") -> list[str]:
 def _visit(node: _Node, scope: dict[str, str | None], root: str, found: set[str]) -> None:
     path = _path(node, scope, root)
     if path is not None:
-        if "." in path:
+        if "." in path or path == root:
             found.add(path)
         return  # the longest chain covers its prefixes
     if node.kind == _COMPREHENSION:
