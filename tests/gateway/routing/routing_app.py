@@ -3,7 +3,7 @@
 `parcel.sent` starts `Ship` always, `Heavy` when the parcel weighs over 20 kg, `Regional` when
 the event's `region` extension is `eu`, and `Labelled` when the parcel has a label: its
 workflow type's name is over the server's 1,000 characters, so Temporal refuses every start of
-it as invalid (a refused delivery).
+it as invalid (a refused delivery); and `Twin`, with Ship's workflow id, when labelled `twin`.
 `parcel.delivered` signals `Ship`, waiting up to 3 s for its run. `quote.requested` is an
 update-with-start of `Quote`, answered with a price.
 """
@@ -121,6 +121,17 @@ class Labelled:
         return await _noted(parcel)
 
 
+@sagaway.starts("parcel.sent", workflow_id="ship-{parcel_id}", when="data.label == 'twin'")
+@workflow.defn
+class Twin:
+    """Ship's workflow id for parcels labelled `twin`: the two runs cannot both have it."""
+
+    @workflow.run
+    async def run(self, parcel: Parcel) -> Shipped:
+        """Note it."""
+        return await _noted(parcel)
+
+
 @sagaway.starts("parcel.lost", workflow_id="lost-{parcel_id}", when="event.region == 'eu'")
 @workflow.defn
 class Lost:
@@ -163,5 +174,7 @@ class Quote:
 
 
 app = sagaway.App(
-    name="routing", workflows=[Ship, Heavy, Regional, Labelled, Lost, Quote], activities=[]
+    name="routing",
+    workflows=[Ship, Heavy, Regional, Labelled, Twin, Lost, Quote],
+    activities=[],
 )

@@ -151,6 +151,23 @@ async def test_dry_run_lists_every_trigger_of_the_type_and_its_verdict(
         "Heavy": (False, "data.weight > 20"),
         "Regional": (True, "event.region == 'eu'"),
         "Labelled": (False, "data.label != ''"),
+        "Twin": (False, "data.label == 'twin'"),
     }
     assert answer["valid"] and answer["workflow"] == "Ship"
     assert (await gateway.get(event_path(event["source"], event["id"]))).status_code == 404
+
+
+async def test_two_triggers_rendering_one_workflow_id_start_one_run_and_say_so_for_the_other(
+    gateway: httpx.AsyncClient,
+) -> None:
+    event = parcel(label="twin")  # Ship and Twin render `ship-{parcel_id}`; Labelled is refused
+    body = (await post(gateway, event)).json()
+    outcomes = {t["workflow"]: (t["status"], t["reason"]) for t in body["triggers"]}
+    assert outcomes.pop("Labelled") == ("dead_lettered", "start-refused")
+    # The two starts go concurrently: whichever Temporal took first holds the id.
+    assert sorted(outcomes.values(), key=str) == sorted(
+        [("started", None), ("dead_lettered", "workflow-id-taken")], key=str
+    ), outcomes
+    run = await completed(gateway, f"ship-{event['data']['parcel_id']}")
+    winner = next(w for w, (status, _) in outcomes.items() if status == "started")
+    assert run["workflow_type"] == winner
