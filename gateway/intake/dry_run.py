@@ -85,7 +85,8 @@ async def dry_run(ingest: Ingest, event: CloudEvent, tenant: str = DEFAULT_TENAN
         return result
     # Rendered from the envelope as intake renders it (the tenant and subject included).
     meta = event_meta(event, tenant, "-")
-    for choice in select(triggers, loaded.data, meta, event.extensions):
+    read = ingest.router.reads[event.type]
+    for choice in select(triggers, read, loaded.data, meta, event.extensions):
         trigger = choice.trigger
         matched = choice.selection.matched
         workflow_id = tenant_workflow_id(tenant, trigger.render_workflow_id(loaded.data, meta))

@@ -96,6 +96,8 @@ class Router:
         #: Every version of every event type's data, with the upcasters between them.
         self.schemas = Catalog(registry)
         self.vault = vault
+        #: What each type's filters read of the data, worked out once rather than per event.
+        self.reads = {t: reads(triggers) for t, triggers in registry.event_types.items()}
 
     def triggers(self, event_type: str) -> tuple[Trigger, ...]:
         """The triggers of `event_type`, or the `no-route` refusal."""
@@ -127,7 +129,7 @@ class Router:
             # The workflow's input holds the tokens, read like the plain data was.
             payload_data, _ = self.validate(event.type, tokenized, dataschema)
         meta = event_meta(event, tenant, correlation_id)
-        choices = select(triggers, data, meta, event.extensions)
+        choices = select(triggers, self.reads[event.type], data, meta, event.extensions)
         chosen = [c.trigger for c in choices if c.selection.matched]
         if not chosen and not select_none:
             raise Refused(
@@ -200,17 +202,38 @@ class Router:
         return loaded.data, loaded.version
 
 
-def select(
-    triggers: tuple[Trigger, ...], data: BaseModel, meta: EventMeta, extensions: dict[str, Any]
-) -> tuple[Choice, ...]:
-    """Each trigger's verdict on the event: one without a filter takes every event."""
-    if all(t.filter is None for t in triggers):
-        return tuple(Choice(t, SELECTED) for t in triggers)
+@dataclass(frozen=True)
+class Reads:
+    """What the filters of one event type read of its data: worked out once, at start."""
+
+    #: The model dumps to values CEL takes as they are.
+    plain: bool
+    #: The top-level fields read (None: the data whole).
+    fields: frozenset[str] | None
+
+
+def reads(triggers: tuple[Trigger, ...]) -> Reads | None:
+    """What the triggers' filters read; None when none of them has a filter."""
     filters = [t.filter for t in triggers if t.filter is not None]
-    plain = all(f.plain for f in filters)
+    if not filters:
+        return None
     read = [f.fields for f in filters]
     fields = None if None in read else frozenset().union(*(r for r in read if r is not None))
-    variables = filter_variables(data, meta, extensions, plain=plain, fields=fields)
+    return Reads(all(f.plain for f in filters), fields)
+
+
+def select(
+    triggers: tuple[Trigger, ...],
+    read: Reads | None,
+    data: BaseModel,
+    meta: EventMeta,
+    extensions: dict[str, Any],
+) -> tuple[Choice, ...]:
+    """Each trigger's verdict on the event (`read`: `reads(triggers)`); one without a filter
+    takes every event."""
+    if read is None:
+        return tuple(Choice(t, SELECTED) for t in triggers)
+    variables = filter_variables(data, meta, extensions, plain=read.plain, fields=read.fields)
     return tuple(
         Choice(t, t.filter.select(variables) if t.filter is not None else SELECTED)
         for t in triggers
