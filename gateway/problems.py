@@ -81,6 +81,19 @@ CATALOG: dict[str, tuple[int, str, str]] = {
         "Webhook not found",
         "The app declares no webhook of this name (sagaway.Webhook in its sagaway.App).",
     ),
+    "timeline-not-found": (
+        404,
+        "Timeline not found",
+        "No event or run of the caller's tenant carries this business key or correlation id "
+        "(or its events were pruned after the retention window).",
+    ),
+    "replay-not-found": (404, "Replay not found", "No replay of the caller's tenant has this id."),
+    "invalid-query": (
+        400,
+        "Invalid query",
+        "The search's CEL expression does not compile, or uses a part the gateway cannot run "
+        "in Postgres; the detail names it.",
+    ),
     "not-replayable": (
         409,
         "Not replayable",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, TypeVar, overload
 
@@ -70,6 +70,17 @@ class StepState(BaseModel):
     kind: Literal["step", "undo"]
     status: StepStatus
     error: str | None = None
+    #: Workflow time (deterministic): when it began and ended (None in runs recorded before).
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class OperatorStep(BaseModel):
+    """An operator's action on a saga stuck on a failed undo, as the workflow took it."""
+
+    at: datetime
+    action: Literal["retry", "resolve"]
+    note: str | None = None
 
 
 class SagaState(BaseModel):
@@ -79,6 +90,7 @@ class SagaState(BaseModel):
     steps: list[StepState] = []
     failure: str | None = None
     resolution: str | None = Field(None, description="The operator's note when resolved by hand")
+    operator: list[OperatorStep] = Field([], description="Operators' actions, in order")
 
 
 class ResolveInput(BaseModel):
@@ -212,6 +224,7 @@ class Saga:
             )
         except BaseException as err:
             step.status = "failed"
+            step.ended_at = workflow.now()
             if isinstance(err, FailureError):
                 step.error = _describe(err)
             if own and not undo_if_refused and _refused(err):
@@ -219,6 +232,7 @@ class Saga:
             self._publish()
             raise
         step.status = "completed"
+        step.ended_at = workflow.now()
         self._publish()
         return result
 
@@ -273,9 +287,11 @@ class Saga:
                     )
                 await handle
                 step.status = "completed"
+                step.ended_at = workflow.now()
             except ActivityError as err:
                 # Only a non-retryable undo failure lands here; keep undoing the rest.
                 step.status = "failed"
+                step.ended_at = workflow.now()
                 self._failed.append(undo)
                 step.error = _describe(err)
                 workflow.logger.error("undo %r failed: %s", undo.name, _describe(err))
@@ -311,7 +327,7 @@ class Saga:
         return False  # a bug: let Temporal fail the task and retry it after a fix
 
     def _record(self, name: str, kind: Literal["step", "undo"]) -> StepState:
-        step = StepState(name=name, kind=kind, status="running")
+        step = StepState(name=name, kind=kind, status="running", started_at=workflow.now())
         self.state.steps.append(step)
         self._publish()
         return step
@@ -411,6 +427,7 @@ class SagaWorkflow:
 
     async def _operator(self, action: OperatorAction, note: str | None) -> SagaState:
         rounds = self.saga.rounds
+        self.saga.state.operator.append(OperatorStep(at=workflow.now(), action=action, note=note))
         self.saga.operator_action = action
         self.saga.operator_note = note
         await workflow.wait_condition(lambda: self.saga.rounds > rounds)

@@ -60,6 +60,9 @@ class Routing:
     #: The event's triggers whose filters failed to evaluate, and why (kept on its first
     #: delivery, for the ledger's `received` decision).
     unselected: tuple[str, ...] = ()
+    #: The data model's computed fields, as filters read them (search reads them here: the
+    #: event as kept has only what the producer sent).
+    computed: dict[str, Any] | None = None
 
     def as_json(self) -> str:
         """The `routing` column's value."""

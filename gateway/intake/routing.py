@@ -24,6 +24,7 @@ from gateway.problems import FieldError, Problem, field_path
 from sagaway.events import EventMeta
 from sagaway.filters import SELECTED, Selection, filter_variables
 from sagaway.flow import InvalidPriority
+from sagaway.ids import bounded
 from sagaway.schemas.marks import sensitive_paths
 from sagaway.schemas.versions import Catalog, SchemaVersion, UnknownSchema
 from sagaway.temporal.summaries import run_summary
@@ -272,10 +273,15 @@ def render_routing(
             ) from None
         fairness = flow.render_fairness(data, meta) or DEFAULT_TENANT
         weight = flow.fairness_weight
+    key = trigger.render_business_key(data, meta)
+    computed = type(payload_data).model_computed_fields
     return Routing(
-        business_key=trigger.render_business_key(data, meta),
+        # Bounded as the run's `BusinessKey` is: the timeline looks a key up in this form.
+        business_key=bounded(key) if key is not None else None,
         priority=priority,
         fairness_key=fairness,
         fairness_weight=weight,
         summary=run_summary(payload_data, meta),
+        # From the data as kept (tokens for sensitive fields), as search reads the rest.
+        computed=payload_data.model_dump(mode="json", include=set(computed)) if computed else None,
     )

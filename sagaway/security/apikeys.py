@@ -44,6 +44,7 @@ ALL_SCOPES: tuple[str, ...] = (
     "runs:write",
     "dead-letters:read",
     "dead-letters:write",
+    "replays:write",
     "codec",
     "vault:detokenize",
 )
