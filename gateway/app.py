@@ -35,6 +35,7 @@ from gateway.intake.vault import Vault
 from gateway.ops.probe import CanaryCache
 from gateway.ops.recovery import Recovery
 from gateway.ops.retention import run_pruner
+from gateway.timeline.build import TimelineReader
 from gateway.webhooks.receiver import Receiver
 from sagaway.app import App
 from sagaway.observability import tracing
@@ -99,6 +100,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             api.state.ingest, api.state.answers, settings, app.bound_sources
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
+        api.state.timeline = TimelineReader(pool, client, api.state.answers.run_links)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if settings.gateway_dispatch:

@@ -9,6 +9,8 @@ Routes declare what they need:
     caller: RunsOperator           operator scope `runs:write`     (POST /runs/{id}/...)
     caller: DeadLettersReader      operator scope `dead-letters:read`
     caller: DeadLettersOperator    operator scope `dead-letters:write` (replay)
+    caller: ReplaysOperator        operator scope `replays:write`  (POST /replays)
+    caller: PageReader             `runs:read`, by `Authorization` or `?access_token=` (/ui/)
     caller: CodecUser              operator scope `codec`          (the codec server)
     caller: VaultReader            scope `vault:detokenize`        (the worker's deployment-wide
                                                                     key, or a tenant's own)
@@ -189,8 +191,9 @@ _BEARER = HTTPBearer(
 _QUERY = APIKeyQuery(
     name="access_token",
     scheme_name="accessToken",
-    description="The key as the `access_token` query parameter: `POST /events` only, for "
-    "producers that can set a URL but no header (CloudEvents webhooks).",
+    description="The key as the `access_token` query parameter: `POST /events`, for "
+    "producers that can set a URL but no header (CloudEvents webhooks), and the `/ui/` pages, "
+    "for a browser.",
     auto_error=False,
 )
 
@@ -302,13 +305,29 @@ def tenant_of(search_attribute: str | None, settings: Settings) -> str:
     return search_attribute or settings.default_tenant
 
 
+async def page_reader(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
+    access_token: Annotated[str | None, Security(_QUERY)],
+) -> Principal:
+    """Dependency: a caller of a page with `runs:read`; a browser sends its key in the URL."""
+    token = bearer.credentials.strip() if bearer and bearer.credentials else access_token
+    caller = await _principal(request, token or None)
+    if not caller.has("runs:read"):
+        raise Problem("forbidden", "This needs the operator scope 'runs:read'.")
+    return caller
+
+
 Caller = Annotated[Principal, Depends(authenticate)]
+#: A page's reader: `runs:read`, its key in `Authorization` or in `?access_token=`.
+PageReader = Annotated[Principal, Depends(page_reader)]
 #: A producer posting events: its key in `Authorization`, or in `?access_token=`.
 Producer = Annotated[Principal, Depends(authenticate_producer)]
 RunsReader = Annotated[Principal, Depends(require("runs:read"))]
 RunsOperator = Annotated[Principal, Depends(require("runs:write"))]
 DeadLettersReader = Annotated[Principal, Depends(require("dead-letters:read"))]
 DeadLettersOperator = Annotated[Principal, Depends(require("dead-letters:write"))]
+ReplaysOperator = Annotated[Principal, Depends(require("replays:write"))]
 CodecUser = Annotated[Principal, Depends(require("codec"))]
 VaultReader = Annotated[Principal, Depends(require("vault:detokenize"))]
 

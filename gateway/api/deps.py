@@ -13,6 +13,7 @@ from temporalio.client import Client
 from gateway.api.answers import Answers
 from gateway.intake.ingest import Ingest
 from gateway.ops.recovery import Recovery
+from gateway.timeline.build import TimelineReader
 from sagaway.settings import Settings
 
 # `async def`: FastAPI runs plain `def` dependencies in its thread pool, a thread hop per
@@ -37,6 +38,11 @@ async def _answers(request: Request) -> Answers:
 async def _recovery(request: Request) -> Recovery:
     recovery: Recovery = request.app.state.recovery
     return recovery
+
+
+async def _timeline(request: Request) -> TimelineReader:
+    reader: TimelineReader = request.app.state.timeline
+    return reader
 
 
 async def _client(request: Request) -> Client:
@@ -73,3 +79,4 @@ AnswersDep = Annotated[Answers, Depends(_answers)]
 RecoveryDep = Annotated[Recovery, Depends(_recovery)]
 TemporalDep = Annotated[Client, Depends(_client)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
+TimelineDep = Annotated[TimelineReader, Depends(_timeline)]

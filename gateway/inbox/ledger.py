@@ -1,8 +1,9 @@
 """The event ledger: what was decided about one event, and why, in order.
 
 Receipt and delivery come from the inbox row; flow control's decisions (held, released,
-included, dropped, replaced) from `event_decisions`; a dead letter from its own table. An
-event whose trigger declares no flow control writes nothing extra on its way in.
+included, dropped, replaced), the same event sent again (duplicate, conflict) and replays
+(replayed) from `event_decisions`; a dead letter from its own table. An event whose trigger
+declares no flow control writes nothing extra on its way in.
 """
 
 from __future__ import annotations
@@ -14,16 +15,21 @@ import asyncpg
 from pydantic import BaseModel, Field
 
 from gateway.database import Conn
-from gateway.inbox.rows import COLUMNS, InboxRow, Status
+from gateway.inbox.rows import COLUMNS, InboxRow, Routing, Status
 
+#: What `stories` reads of each delivery.
+STORY_COLUMNS = (
+    "seq, tenant, source, id, type, route, status, reason, workflow_id, run_id, received_at,"
+    " dispatched_at, deliver_at, last_error, routing"
+)
 # Every delivery of the event (one per selected trigger), with what the ledger adds.
 _EVENT = (
     f"SELECT {COLUMNS}, dispatched_at, closed_at AS run_closed_at"
     " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 ORDER BY route"
 )
 # A decision names the run it led to: its own delivery's, or the related event's.
-_DECISIONS = (
-    "SELECT d.at, d.decision, d.reason, d.detail,"
+_DECISIONS_OF = (
+    "SELECT d.inbox_seq, d.at, d.decision, d.reason, d.detail,"
     " coalesce(r.workflow_id, o.workflow_id) AS workflow_id,"
     " CASE WHEN r.seq IS NULL THEN o.run_id ELSE r.run_id END AS run_id,"
     " r.id AS related_event_id"
@@ -40,9 +46,10 @@ RECORD_RELEASED = (
     "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
     " SELECT seq, 'released', 'wait_for_run', by_seq FROM released"
 )
-_DEAD_LETTER = (
-    "SELECT created_at AS at, reason, detail FROM dead_letters WHERE inbox_seq = $1"
-    " ORDER BY id DESC LIMIT 1"
+# The latest dead letter of each delivery.
+_DEAD_LETTERS = (
+    "SELECT DISTINCT ON (inbox_seq) inbox_seq, created_at AS at, reason, detail"
+    " FROM dead_letters WHERE inbox_seq = ANY($1::bigint[]) ORDER BY inbox_seq, id DESC"
 )
 
 
@@ -51,8 +58,9 @@ class Decision(BaseModel):
 
     at: datetime
     decision: str = Field(
-        description="received, scheduled, held, released, debounced, batched, included, "
-        "dropped, replaced, cancelled, started, signaled, updated, dead_lettered",
+        description="received, duplicate, conflict, scheduled, held, released, debounced, "
+        "batched, included, dropped, replaced, cancelled, started, signaled, updated, "
+        "dead_lettered, replayed",
         examples=["held"],
     )
     reason: str | None = Field(None, examples=["concurrency"])
@@ -61,7 +69,9 @@ class Decision(BaseModel):
     )
     run_id: str | None = None
     related_event_id: str | None = Field(
-        None, description="The event it went into (a window's lead) or that replaced it"
+        None,
+        description="The event it went into (a window's lead), that replaced it, or that a "
+        "forced replay sent in its place",
     )
     detail: str | None = None
 
@@ -89,8 +99,8 @@ class Ledger(BaseModel):
 Entry = tuple[int, str, str | None, int | None, str | None]
 
 
-async def record(conn: Conn, entries: Sequence[Entry]) -> None:
-    """Record flow control's decisions about events (in the caller's transaction)."""
+async def record(conn: Conn | asyncpg.Pool, entries: Sequence[Entry]) -> None:
+    """Record decisions about events (in the caller's transaction, if it gives a connection)."""
     await conn.executemany(_DECISION, entries)
 
 
@@ -130,8 +140,45 @@ async def read(
         return None
     skip = ("dispatched_at", "run_closed_at")
     rows = [InboxRow.from_record(r, skip=skip) for r in records]
-    first = records[0]
-    unselected = rows[0].routing.unselected if rows[0].routing else ()
+    ((first, decisions),) = await stories(pool, records)
+    return Ledger(**{k: first[k] for k in _LEDGER_FIELDS}, decisions=decisions), rows
+
+
+async def stories(
+    pool: asyncpg.Pool, records: Sequence[asyncpg.Record]
+) -> list[tuple[asyncpg.Record, list[Decision]]]:
+    """Each event's first delivery and every decision about it, in order (three queries in all).
+
+    `records`: deliveries (seq order or route order) with the columns of `STORY_COLUMNS`.
+    """
+    events: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
+    for record in records:
+        events.setdefault((record["tenant"], record["source"], record["id"]), []).append(record)
+    seqs = [r["seq"] for r in records]
+    by_seq: dict[int, list[Decision]] = {}
+    for record in await pool.fetch(_DECISIONS_OF, seqs):
+        fields = dict(record)
+        by_seq.setdefault(fields.pop("inbox_seq"), []).append(Decision(**fields))
+    dead = [r["seq"] for r in records if r["status"] == "dead_lettered"]
+    letters = {r["inbox_seq"]: r for r in await pool.fetch(_DEAD_LETTERS, dead)} if dead else {}
+    told: list[tuple[asyncpg.Record, list[Decision]]] = []
+    for deliveries in events.values():
+        deliveries.sort(key=lambda r: r["route"])
+        first = deliveries[0]
+        decisions = _arrival(first)
+        for record in deliveries:
+            decisions.extend(by_seq.get(record["seq"], ()))
+            decisions.extend(_delivered(record, letters.get(record["seq"])))
+        # Stable: at one instant, in the order each step was recorded above.
+        decisions.sort(key=lambda d: d.at)
+        told.append((first, decisions))
+    return told
+
+
+def _arrival(first: asyncpg.Record) -> list[Decision]:
+    """`received` (naming filters that failed to evaluate) and, for a delayed event, `scheduled`."""
+    routing = Routing.from_json(first["routing"])
+    unselected = routing.unselected if routing else ()
     decisions = [
         Decision(
             at=first["received_at"],
@@ -148,12 +195,7 @@ async def read(
                 detail=f"due {first['deliver_at'].isoformat()}",
             )
         )
-    decisions.extend(Decision(**d) for d in await pool.fetch(_DECISIONS, [r.seq for r in rows]))
-    for record in records:
-        decisions.extend(await _delivered(pool, record))
-    # Stable: at one instant, in the order each step was recorded above.
-    decisions.sort(key=lambda d: d.at)
-    return Ledger(**{k: first[k] for k in _LEDGER_FIELDS}, decisions=decisions), rows
+    return decisions
 
 
 _LEDGER_FIELDS = (
@@ -171,7 +213,7 @@ _LEDGER_FIELDS = (
 )
 
 
-async def _delivered(pool: asyncpg.Pool, row: asyncpg.Record) -> list[Decision]:
+def _delivered(row: asyncpg.Record, letter: asyncpg.Record | None) -> list[Decision]:
     """How one delivery reached its workflow (or did not), as the inbox row tells."""
     status = row["status"]
     run = {"workflow_id": row["workflow_id"], "run_id": row["run_id"]}
@@ -188,7 +230,10 @@ async def _delivered(pool: asyncpg.Pool, row: asyncpg.Record) -> list[Decision]:
             )
         ]
     if status == "dead_lettered":
-        letter = await pool.fetchrow(_DEAD_LETTER, row["seq"])
-        found = dict(letter) if letter else {"at": row["received_at"], "detail": row["last_error"]}
+        found = (
+            {"at": letter["at"], "reason": letter["reason"], "detail": letter["detail"]}
+            if letter
+            else {"at": row["received_at"], "detail": row["last_error"]}
+        )
         return [Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)]
     return []

@@ -19,6 +19,7 @@ from typing import Any
 from gateway.cloudevents.envelope import CORRELATION_EXTENSION, CloudEvent
 from gateway.dispatch.dispatcher import Dispatcher, UpdateRejected
 from gateway.flow.engine import FlowEngine
+from gateway.inbox import ledger
 from gateway.inbox.rows import InboxRow, NewDelivery, SealedDelivery
 from gateway.inbox.store import Committed, Inbox
 from gateway.intake.admission import Admission
@@ -203,6 +204,9 @@ class Ingest:
         """The answer to an event accepted before: what became of it, or the conflict."""
         event, first = routed.event, rows[0]
         if first.content_hash != content_hash and not event.same_content(first.content_hash):
+            # The ledger keeps the attempt: the same id with other content, refused.
+            detail = f"refused with 409: other content (sha256 {content_hash.hex()[:16]}…)"
+            await ledger.record(self.inbox.pool, [(first.seq, "conflict", None, None, detail)])
             raise Problem(
                 "content-conflict",
                 f"Event {event.id!r} from {event.source!r} was accepted before with other "
@@ -213,6 +217,9 @@ class Ingest:
             rows = await self.inbox.deliveries(first.source, first.id, first.tenant) or rows
         log.debug("duplicate event %s from %s", event.id, event.source)
         first = rows[0]
+        await ledger.record(
+            self.inbox.pool, [(first.seq, "duplicate", None, None, f"answered as {first.status}")]
+        )
         if first.status == "dead_lettered" and first.reason == UPDATE_REJECTED:
             raise Problem(UPDATE_REJECTED, first.last_error or "The update was rejected.")
         if first.status in ("updating", "updated"):  # the first answer, not a second update

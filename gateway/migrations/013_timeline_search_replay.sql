@@ -43,3 +43,6 @@ CREATE TABLE replay_items (
     new_event_id text,
     PRIMARY KEY (replay_id, inbox_seq)
 );
+
+-- A delivery's dead letters, for the ledger and the timeline (read many at once).
+CREATE INDEX dead_letters_event ON dead_letters (inbox_seq, id) WHERE inbox_seq IS NOT NULL;

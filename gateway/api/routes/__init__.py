@@ -13,6 +13,7 @@ from gateway.api.routes import (
     ledger,
     runs,
     schemas,
+    timeline,
     vault,
     webhooks,
 )
@@ -22,6 +23,7 @@ api_router = APIRouter()
 api_router.include_router(events.router, responses=AUTH_RESPONSES)
 api_router.include_router(ledger.router, responses=AUTH_RESPONSES)
 api_router.include_router(runs.router, responses=AUTH_RESPONSES)
+api_router.include_router(timeline.router, responses=AUTH_RESPONSES)
 api_router.include_router(schemas.router)
 api_router.include_router(health.router)
 api_router.include_router(dead_letters.router, responses=AUTH_RESPONSES)

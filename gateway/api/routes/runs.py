@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
-from temporalio.service import RPCError
 
 from gateway.access.auth import NotFoundLimiterDep, OperableRun, RunsReader, describe_own_run
 from gateway.api.deps import AnswersDep, RecoveryDep, SettingsDep, TemporalDep
 from gateway.api.models import RunStatus
 from gateway.ops.recovery import OperatorResult
 from gateway.problems import MEDIA_TYPE, ProblemBody
+from gateway.timeline.runs import outcome
 from sagaway import search_attributes as sa
-from sagaway.saga import SagaState
 
 router = APIRouter(tags=["runs"])
 log = logging.getLogger("sagaway.gateway")
-
-#: A query needs a worker to answer; don't hold the caller long when none does.
-QUERY_TIMEOUT_SECONDS = 3.0
-
 
 _OPERATOR_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": OperatorResult, "description": "Accepted; the undo round is still running"},
@@ -89,49 +82,19 @@ async def get_run(
     # Another tenant's run answers as a missing one: its id cannot be probed.
     desc = await describe_own_run(client, workflow_id, caller, settings, limiter)
     run = client.get_workflow_handle(workflow_id, run_id=desc.run_id)
-    result: Any = None
-    failure: str | None = None
-    saga: SagaState | None = None
-    if desc.status == WorkflowExecutionStatus.COMPLETED:
-        result = await run.result(follow_runs=False)
-        if isinstance(result, dict) and isinstance(result.get("saga"), dict):
-            saga = SagaState.model_validate(result["saga"])
-    elif desc.status == WorkflowExecutionStatus.FAILED:
-        try:
-            await run.result(follow_runs=False)
-        except WorkflowFailureError as err:
-            failure = str(err.cause or err)
-    if saga is None:
-        saga = await _query_saga(run, desc.typed_search_attributes.get(sa.SAGA_STATUS))
+    found = await outcome(run, desc.status, desc.typed_search_attributes.get(sa.SAGA_STATUS))
     return RunStatus(
         workflow_id=workflow_id,
         run_id=desc.run_id,
         workflow_type=desc.workflow_type,
         status=desc.status.name if desc.status else "UNKNOWN",
         correlation_id=desc.typed_search_attributes.get(sa.CORRELATION_ID),
-        saga=saga,
-        result=result,
-        failure=failure,
+        saga=found.saga,
+        result=found.result,
+        failure=found.failure,
         links=answers.links(workflow_id, desc.run_id),
     )
 
 
 def _operator_reply(result: OperatorResult) -> Response:
     return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.done else 202)
-
-
-async def _query_saga(
-    run: WorkflowHandle[Any, Any], indexed_status: str | None
-) -> SagaState | None:
-    try:
-        state = await asyncio.wait_for(
-            run.query("saga_state", result_type=SagaState), QUERY_TIMEOUT_SECONDS
-        )
-        return state if isinstance(state, SagaState) else SagaState.model_validate(state)
-    except (TimeoutError, RPCError) as err:
-        log.info("saga query failed, using the search attribute: %s", err)
-    except Exception as err:  # a workflow without the query, or a query that failed
-        log.info("no saga state: %s", err)
-    if indexed_status:
-        return SagaState.model_validate({"status": indexed_status, "steps": []})
-    return None

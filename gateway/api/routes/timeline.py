@@ -1,0 +1,73 @@
+"""`GET /timeline/{business_key}`: everything that happened to one business key, in order."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query
+
+from gateway.access.auth import RunsReader
+from gateway.api.deps import TimelineDep
+from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
+from gateway.timeline.build import Subject, TimelineReader
+from gateway.timeline.entries import Timeline, TimelineEntry
+from sagaway.ids import bounded
+
+router = APIRouter(tags=["timeline"])
+_PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
+Limit = Annotated[int, Query(ge=1, le=1000, description="Entries per page")]
+After = Annotated[int, Query(ge=0, le=10_000_000, description="Entries already seen (from `next`)")]
+
+
+@router.get("/timeline", response_model=Timeline, responses={400: _PROBLEM, 404: _PROBLEM})
+async def timeline_of_correlation(
+    reader: TimelineDep,
+    caller: RunsReader,
+    correlation_id: Annotated[str, Query(min_length=1, max_length=1024)],
+    limit: Limit = 100,
+    after: After = 0,
+) -> Timeline:
+    """Everything that happened under one correlation id: events, runs, steps, operators."""
+    subject = Subject(caller.tenant, correlation_id=correlation_id)
+    entries = await _entries(reader, subject, f"correlation id {correlation_id!r}")
+    page = _page(entries, limit, after)
+    query = {"correlation_id": correlation_id, "limit": limit, "after": after + limit}
+    next_url = f"/timeline?{urlencode(query)}" if after + limit < len(entries) else None
+    return Timeline(correlation_id=correlation_id, items=page, next=next_url)
+
+
+@router.get("/timeline/{business_key:path}", response_model=Timeline, responses={404: _PROBLEM})
+async def timeline_of_key(
+    business_key: str,
+    reader: TimelineDep,
+    caller: RunsReader,
+    limit: Limit = 100,
+    after: After = 0,
+) -> Timeline:
+    """Everything that happened to one business key, oldest first.
+
+    Every event that carried the key (or went to its runs) with each ledger decision, every
+    run it led to with its steps and undos, and operators' actions. A key over 255 bytes is
+    looked up in its bounded form, as its runs' `BusinessKey` holds it.
+    """
+    key = bounded(business_key)
+    entries = await _entries(reader, Subject(caller.tenant, business_key=key), f"key {key!r}")
+    page = _page(entries, limit, after)
+    next_url = None
+    if after + limit < len(entries):
+        path = quote(key, safe="")
+        next_url = f"/timeline/{path}?{urlencode({'limit': limit, 'after': after + limit})}"
+    return Timeline(business_key=key, items=page, next=next_url)
+
+
+async def _entries(reader: TimelineReader, subject: Subject, named: str) -> list[TimelineEntry]:
+    """The subject's entries; 404 when none (another tenant's key answers the same)."""
+    entries = await reader.entries(subject)
+    if not entries:
+        raise Problem("timeline-not-found", f"Nothing of this tenant carries the {named}.")
+    return entries
+
+
+def _page(entries: list[TimelineEntry], limit: int, after: int) -> list[TimelineEntry]:
+    return entries[after : after + limit]

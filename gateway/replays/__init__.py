@@ -1,0 +1,1 @@
+"""Replays by time range: events sent again, counted, resumable after a restart."""

@@ -1,0 +1,214 @@
+"""A business key's story: its events' ledger decisions, its runs, their steps and operators'
+actions, put together in time order.
+
+Events come from the inbox (by the key their trigger rendered, or by correlation id, and every
+other event sent to the same workflows, such as a cancel whose trigger renders no key); runs
+from Temporal's visibility (`BusinessKey` or `CorrelationId` and `Tenant`) and from the inbox
+rows that name them; each run's steps from its saga's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client, WorkflowExecution
+from temporalio.service import RPCError
+
+from gateway.inbox import ledger
+from gateway.timeline.entries import EntryLinks, EventRef, TimelineEntry
+from gateway.timeline.runs import outcome
+from sagaway import search_attributes as sa
+from sagaway.ids import event_path
+from sagaway.observability.tracing import load_carrier
+
+#: Links to a run: (this gateway's, the Temporal UI's), for a workflow id and run id.
+RunLinker = Callable[[str, str | None], tuple[str, str]]
+#: The most runs one timeline lists (a key is one business object: a handful in practice).
+MAX_RUNS = 200
+
+_COLUMNS = f"{ledger.STORY_COLUMNS}, trace_context"
+_BY_KEY = (
+    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND routing->>'business_key' = $2 ORDER BY seq"
+)
+_BY_CORRELATION = (
+    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND correlation_id = $2 ORDER BY seq"
+)
+# Events sent to the same workflows without the key (a signal whose trigger renders none).
+_OF_WORKFLOWS = (
+    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND workflow_id = ANY($2::text[])"
+    " AND NOT seq = ANY($3::bigint[]) ORDER BY seq"
+)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a timeline follows: a business key or a correlation id, of one tenant."""
+
+    tenant: str
+    business_key: str | None = None
+    correlation_id: str | None = None
+
+    def visibility_query(self) -> str:
+        """The Temporal list filter of its runs."""
+        attribute, value = (
+            (sa.BUSINESS_KEY.name, self.business_key)
+            if self.business_key is not None
+            else (sa.CORRELATION_ID.name, self.correlation_id or "")
+        )
+        return f"{attribute} = {_literal(value)} AND {sa.TENANT.name} = {_literal(self.tenant)}"
+
+
+class TimelineReader:
+    """Reads timelines from the inbox and Temporal."""
+
+    def __init__(self, pool: asyncpg.Pool, client: Client, links: RunLinker) -> None:
+        """Read events from `pool`, runs through `client`; link runs with `links`."""
+        self.pool = pool
+        self.client = client
+        self.links = links
+
+    async def entries(self, subject: Subject) -> list[TimelineEntry]:
+        """Every entry of the subject's story, oldest first; empty when nothing carries it."""
+        rows, executions = await asyncio.gather(self._rows(subject), self._listed(subject))
+        runs: dict[str, WorkflowExecution] = {e.run_id or "": e for e in executions}
+        workflows = {r["workflow_id"] for r in rows} | {e.id for e in executions}
+        if workflows:
+            seen = [r["seq"] for r in rows]
+            more = await self.pool.fetch(_OF_WORKFLOWS, subject.tenant, sorted(workflows), seen)
+            rows = sorted([*rows, *more], key=lambda r: r["seq"])
+        known = {(r["workflow_id"], r["run_id"]) for r in rows if r["run_id"]}
+        missing = [pair for pair in known if pair[1] not in runs][:MAX_RUNS]
+        for described in await asyncio.gather(*(self._describe(*pair) for pair in missing)):
+            if described is not None:
+                runs[described.run_id or ""] = described
+        traces = {
+            (r["workflow_id"], r["run_id"]): _trace_id(r["trace_context"])
+            for r in rows
+            if r["run_id"] and r["status"] == "started"
+        }
+        entries = await self._events(rows)
+        told = await asyncio.gather(
+            *(self._run(e, traces.get((e.id, e.run_id))) for e in runs.values())
+        )
+        for run_entries in told:
+            entries.extend(run_entries)
+        entries.sort(key=lambda e: e.at)  # stable: a run's entries keep their order at one instant
+        return entries
+
+    async def _rows(self, subject: Subject) -> list[asyncpg.Record]:
+        if subject.business_key is not None:
+            return list(await self.pool.fetch(_BY_KEY, subject.tenant, subject.business_key))
+        return list(await self.pool.fetch(_BY_CORRELATION, subject.tenant, subject.correlation_id))
+
+    async def _listed(self, subject: Subject) -> list[WorkflowExecution]:
+        found: list[WorkflowExecution] = []
+        async for execution in self.client.list_workflows(
+            subject.visibility_query(), limit=MAX_RUNS
+        ):
+            found.append(execution)
+        return found
+
+    async def _describe(self, workflow_id: str, run_id: str) -> WorkflowExecution | None:
+        """A run the inbox names that visibility does not list yet (it lags a little)."""
+        try:
+            return await self.client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+        except RPCError:
+            return None  # gone: past the namespace's retention
+
+    async def _events(self, rows: Sequence[asyncpg.Record]) -> list[TimelineEntry]:
+        return [
+            TimelineEntry(
+                at=d.at,
+                kind="event",
+                name=d.decision,
+                outcome=d.reason,
+                detail=d.detail,
+                event=EventRef(source=first["source"], id=first["id"], type=first["type"]),
+                workflow_id=d.workflow_id,
+                run_id=d.run_id,
+                trace_id=_trace_id(first["trace_context"]),
+                links=self._event_links(first["source"], first["id"], d.workflow_id, d.run_id),
+            )
+            for first, decisions in await ledger.stories(self.pool, rows)
+            for d in decisions
+        ]
+
+    def _event_links(
+        self, source: str, event_id: str, workflow_id: str | None, run_id: str | None
+    ) -> EntryLinks:
+        links = EntryLinks(event=event_path(source, event_id))
+        if workflow_id is not None and run_id is not None:
+            links.run, links.temporal_ui = self.links(workflow_id, run_id)
+        return links
+
+    async def _run(self, run: WorkflowExecution, trace_id: str | None) -> list[TimelineEntry]:
+        """A run's start and close, its steps and undos, and operators' actions on it."""
+        handle = self.client.get_workflow_handle(run.id, run_id=run.run_id)
+        found = await outcome(handle, run.status, run.typed_search_attributes.get(sa.SAGA_STATUS))
+        saga = found.saga
+        status = run.status.name if run.status else "UNKNOWN"
+        gateway_link, ui = self.links(run.id, run.run_id)
+        base: dict[str, Any] = {
+            "workflow_id": run.id,
+            "run_id": run.run_id,
+            "workflow_type": run.workflow_type,
+            "trace_id": trace_id,
+            "links": EntryLinks(run=gateway_link, temporal_ui=ui),
+        }
+        saga_status = saga.status if saga else None
+        entries = [
+            TimelineEntry(
+                at=run.start_time,
+                kind="run",
+                name="started",
+                outcome=status,
+                saga_status=saga_status,
+                **base,
+            )
+        ]
+        if saga is not None:
+            entries.extend(
+                TimelineEntry(
+                    at=step.started_at or run.start_time,
+                    kind=step.kind,
+                    name=step.name,
+                    outcome=step.status,
+                    ended_at=step.ended_at,
+                    error=step.error,
+                    **base,
+                )
+                for step in saga.steps
+            )
+            entries.extend(
+                TimelineEntry(at=o.at, kind="operator", name=o.action, detail=o.note, **base)
+                for o in saga.operator
+            )
+        if run.close_time is not None:
+            failure = found.failure or (saga.failure if saga else None)
+            entries.append(
+                TimelineEntry(
+                    at=run.close_time,
+                    kind="run",
+                    name="closed",
+                    outcome=status,
+                    saga_status=saga_status,
+                    detail=failure,
+                    **base,
+                )
+            )
+        return entries
+
+
+def _trace_id(stored: Any) -> str | None:
+    """The W3C trace id of a kept trace context (32 hex digits), if it has one."""
+    parts = load_carrier(stored).get("traceparent", "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+def _literal(value: str) -> str:
+    """A string literal of Temporal's list filter language."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
