@@ -35,6 +35,8 @@ from gateway.intake.vault import Vault
 from gateway.ops.probe import CanaryCache
 from gateway.ops.recovery import Recovery
 from gateway.ops.retention import run_pruner
+from gateway.replays.runner import Replayer
+from gateway.replays.store import Replays
 from gateway.timeline.build import TimelineReader
 from gateway.webhooks.receiver import Receiver
 from sagaway.app import App
@@ -101,6 +103,7 @@ def create_app(settings: Settings, app: App) -> FastAPI:
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
         api.state.timeline = TimelineReader(pool, client, api.state.answers.run_links)
+        api.state.replayer = Replayer(Replays(pool), api.state.ingest, registry)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if settings.gateway_dispatch:
@@ -110,6 +113,8 @@ def create_app(settings: Settings, app: App) -> FastAPI:
                 concurrency=settings.dispatch_concurrency,
             )
             tasks.append(asyncio.create_task(loop, name="dispatcher"))
+        # Every gateway runs replays; a lease keeps each to one gateway at a time.
+        tasks.append(asyncio.create_task(api.state.replayer.run(stop), name="replays"))
         if settings.inbox_retention_seconds:
             window = timedelta(seconds=settings.inbox_retention_seconds)
             tasks.append(

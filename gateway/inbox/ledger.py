@@ -46,10 +46,10 @@ RECORD_RELEASED = (
     "INSERT INTO event_decisions (inbox_seq, decision, reason, related_seq)"
     " SELECT seq, 'released', 'wait_for_run', by_seq FROM released"
 )
-# The latest dead letter of each delivery.
+# Every dead letter of the deliveries (one sent again may have been dead-lettered before).
 _DEAD_LETTERS = (
-    "SELECT DISTINCT ON (inbox_seq) inbox_seq, created_at AS at, reason, detail"
-    " FROM dead_letters WHERE inbox_seq = ANY($1::bigint[]) ORDER BY inbox_seq, id DESC"
+    "SELECT inbox_seq, created_at AS at, reason, detail"
+    " FROM dead_letters WHERE inbox_seq = ANY($1::bigint[]) ORDER BY inbox_seq, id"
 )
 
 
@@ -159,8 +159,9 @@ async def stories(
     for record in await pool.fetch(_DECISIONS_OF, seqs):
         fields = dict(record)
         by_seq.setdefault(fields.pop("inbox_seq"), []).append(Decision(**fields))
-    dead = [r["seq"] for r in records if r["status"] == "dead_lettered"]
-    letters = {r["inbox_seq"]: r for r in await pool.fetch(_DEAD_LETTERS, dead)} if dead else {}
+    letters: dict[int, list[asyncpg.Record]] = {}
+    for letter in await pool.fetch(_DEAD_LETTERS, seqs):
+        letters.setdefault(letter["inbox_seq"], []).append(letter)
     told: list[tuple[asyncpg.Record, list[Decision]]] = []
     for deliveries in events.values():
         deliveries.sort(key=lambda r: r["route"])
@@ -168,7 +169,7 @@ async def stories(
         decisions = _arrival(first)
         for record in deliveries:
             decisions.extend(by_seq.get(record["seq"], ()))
-            decisions.extend(_delivered(record, letters.get(record["seq"])))
+            decisions.extend(_delivered(record, letters.get(record["seq"], [])))
         # Stable: at one instant, in the order each step was recorded above.
         decisions.sort(key=lambda d: d.at)
         told.append((first, decisions))
@@ -213,14 +214,26 @@ _LEDGER_FIELDS = (
 )
 
 
-def _delivered(row: asyncpg.Record, letter: asyncpg.Record | None) -> list[Decision]:
-    """How one delivery reached its workflow (or did not), as the inbox row tells."""
+def _delivered(row: asyncpg.Record, letters: list[asyncpg.Record]) -> list[Decision]:
+    """How one delivery reached its workflow (or did not): its dead letters, and what the
+    inbox row tells."""
     status = row["status"]
     run = {"workflow_id": row["workflow_id"], "run_id": row["run_id"]}
+    dead = [
+        Decision(
+            at=letter["at"],
+            decision="dead_lettered",
+            reason=letter["reason"],
+            detail=letter["detail"],
+            workflow_id=row["workflow_id"],
+        )
+        for letter in letters
+    ]
     if row["dispatched_at"] is not None and status in ("started", "signaled", "updated"):
-        return [Decision(at=row["dispatched_at"], decision=status, **run)]
+        return [*dead, Decision(at=row["dispatched_at"], decision=status, **run)]
     if row["run_id"] is not None and status in ("debounced", "batched"):
         return [
+            *dead,
             Decision(
                 at=row["dispatched_at"] or row["received_at"],
                 decision="started",
@@ -229,11 +242,13 @@ def _delivered(row: asyncpg.Record, letter: asyncpg.Record | None) -> list[Decis
                 **run,
             )
         ]
-    if status == "dead_lettered":
-        found = (
-            {"at": letter["at"], "reason": letter["reason"], "detail": letter["detail"]}
-            if letter
-            else {"at": row["received_at"], "detail": row["last_error"]}
-        )
-        return [Decision(decision="dead_lettered", workflow_id=row["workflow_id"], **found)]
-    return []
+    if status == "dead_lettered" and not dead:  # its letter was pruned
+        return [
+            Decision(
+                at=row["received_at"],
+                decision="dead_lettered",
+                detail=row["last_error"],
+                workflow_id=row["workflow_id"],
+            )
+        ]
+    return dead

@@ -24,7 +24,8 @@ CREATE TABLE replays (
     replayed    integer     NOT NULL DEFAULT 0,
     skipped     integer     NOT NULL DEFAULT 0,
     failed      integer     NOT NULL DEFAULT 0,
-    cursor      bigint      NOT NULL DEFAULT 0,  -- the last inbox seq handled
+    cursor      bigint,                          -- the last inbox seq handled
+    last_seq    bigint,                          -- the last inbox seq in the range
     done_at     timestamptz,
     error       text,
     owner       text,
@@ -38,6 +39,7 @@ CREATE TABLE replay_items (
     source       text   NOT NULL,
     id           text   NOT NULL,
     type         text   NOT NULL,
+    trigger      text,
     outcome      text   NOT NULL CHECK (outcome IN ('replay', 'replayed', 'skip', 'failed')),
     why          text,
     new_event_id text,

@@ -11,6 +11,7 @@ from gateway.api.routes import (
     events,
     health,
     ledger,
+    replays,
     runs,
     schemas,
     timeline,
@@ -24,6 +25,7 @@ api_router.include_router(events.router, responses=AUTH_RESPONSES)
 api_router.include_router(ledger.router, responses=AUTH_RESPONSES)
 api_router.include_router(runs.router, responses=AUTH_RESPONSES)
 api_router.include_router(timeline.router, responses=AUTH_RESPONSES)
+api_router.include_router(replays.router, responses=AUTH_RESPONSES)
 api_router.include_router(schemas.router)
 api_router.include_router(health.router)
 api_router.include_router(dead_letters.router, responses=AUTH_RESPONSES)
