@@ -240,7 +240,7 @@ def _delivered(row: asyncpg.Record, letters: list[asyncpg.Record]) -> list[Decis
                 reason="debounce" if status == "debounced" else "batch",
                 detail="the run this event went into started",
                 **run,
-            )
+            ),
         ]
     if status == "dead_lettered" and not dead:  # its letter was pruned
         return [

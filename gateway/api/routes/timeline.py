@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
 
-from gateway.access.auth import RunsReader
+from gateway.access.auth import PageReader, RunsReader
 from gateway.api.deps import TimelineDep
 from gateway.problems import MEDIA_TYPE, Problem, ProblemBody
 from gateway.timeline.build import Subject, TimelineReader
 from gateway.timeline.entries import Timeline, TimelineEntry
+from gateway.timeline.page import render_page
 from sagaway.ids import bounded
 
 router = APIRouter(tags=["timeline"])
 _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
 Limit = Annotated[int, Query(ge=1, le=1000, description="Entries per page")]
+#: The most entries a page draws (the JSON's `next` has the rest).
+PAGE_ENTRIES = 2000
 After = Annotated[int, Query(ge=0, le=10_000_000, description="Entries already seen (from `next`)")]
 
 
@@ -59,6 +63,34 @@ async def timeline_of_key(
         path = quote(key, safe="")
         next_url = f"/timeline/{path}?{urlencode({'limit': limit, 'after': after + limit})}"
     return Timeline(business_key=key, items=page, next=next_url)
+
+
+@router.get(
+    "/ui/timeline/{business_key:path}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, 404: _PROBLEM},
+)
+async def timeline_page(
+    business_key: str, reader: TimelineDep, caller: PageReader, request: Request
+) -> HTMLResponse:
+    """The same timeline drawn for a browser: a lane per run, steps as bars, decisions as marks.
+
+    A browser sends the key as `?access_token=`; the page's links to the gateway carry it on.
+    """
+    key = bounded(business_key)
+    entries = await _entries(reader, Subject(caller.tenant, business_key=key), f"key {key!r}")
+    path = quote(key, safe="")
+    shown = entries[:PAGE_ENTRIES]
+    next_url = None
+    if len(entries) > PAGE_ENTRIES:
+        next_url = f"/timeline/{path}?{urlencode({'limit': 1000, 'after': PAGE_ENTRIES})}"
+    page = render_page(
+        Timeline(business_key=key, items=shown, next=next_url),
+        title=f"Timeline · {key}",
+        json_url=f"/timeline/{path}",
+        access_token=request.query_params.get("access_token"),
+    )
+    return HTMLResponse(page)
 
 
 async def _entries(reader: TimelineReader, subject: Subject, named: str) -> list[TimelineEntry]:
