@@ -48,7 +48,9 @@ async def test_the_page_draws_the_runs_steps_and_decisions(
     await expect(undo).to_have_count(1)
     assert "bad" in (await undo.get_attribute("class") or "").split()  # drawn as a failure
     await expect(page.locator("svg [data-kind=operator]")).to_have_count(1)
-    dead = page.locator("svg [data-kind=event]", has=page.locator("title", has_text="dead_lettered"))
+    dead = page.locator(
+        "svg [data-kind=event]", has=page.locator("title", has_text="dead_lettered")
+    )
     await expect(dead).to_have_count(1)
     await shot(page, "timeline")
     shutil.copy(ARTIFACTS / "timeline.png", ARTIFACTS / "timeline-latest.png")
