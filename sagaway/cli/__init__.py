@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from sagaway.cli import authoring, keys, operator, processes, webhooks
+from sagaway.cli import authoring, keys, operator, processes, story, webhooks
 from sagaway.cli.app_option import AppOption, chosen_app
 from sagaway.observability import logs
 from sagaway.settings import get_settings
@@ -109,6 +109,8 @@ def temporal_new_codec_key(key_id: str = typer.Argument(..., help="Id of the new
 app.add_typer(operator.dlq_app, name="dlq")
 app.add_typer(operator.runs_app, name="runs")
 app.add_typer(operator.events_app, name="events")
+app.command("timeline")(story.timeline)
+app.command("replay")(story.replay)
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(keys.app, name="keys")
 app.add_typer(authoring.schemas_app, name="schemas")

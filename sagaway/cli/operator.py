@@ -39,19 +39,22 @@ ApiKeyOpt = Annotated[
 ]
 
 
-def _client(gateway: str | None, api_key: str | None) -> httpx.Client:
+def gateway_client(gateway: str | None, api_key: str | None) -> httpx.Client:
+    """An HTTP client of the gateway with the operator's key (the dev stack's under make dev)."""
     base = (gateway or get_settings().effective_gateway_url).rstrip("/")
     key = credentials.api_key(api_key)  # under `make dev`: the stack's own key
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.Client(base_url=base, headers=headers, timeout=60)
 
 
-def _check(response: httpx.Response) -> Any:
+def checked(response: httpx.Response) -> Any:
     """The JSON body, or exit 1 with the problem's detail."""
     if response.status_code >= 400:
         try:
             body = response.json()
             message = f"{body.get('title', response.status_code)}: {body.get('detail', '')}"
+            for error in body.get("errors") or []:  # a validation problem's field paths
+                message += f"\n  {error.get('field') or 'body'}: {error.get('message')}"
         except ValueError:
             message = f"HTTP {response.status_code}: {response.text[:200]}"
         console.print(f"[red]{message}[/red]")
@@ -80,8 +83,8 @@ def dlq_list(
         params["since"] = since
     if pending:
         params["replayed"] = "false"
-    with _client(gateway, api_key) as http:
-        page = _check(http.get("/dead-letters", params=params))
+    with gateway_client(gateway, api_key) as http:
+        page = checked(http.get("/dead-letters", params=params))
     if as_json:
         typer.echo(json.dumps(page["items"], indent=2))
         return
@@ -103,8 +106,8 @@ def dlq_list(
 @dlq_app.command("show")
 def dlq_show(letter_id: int, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Show one dead letter with its event and errors."""
-    with _client(gateway, api_key) as http:
-        typer.echo(json.dumps(_check(http.get(f"/dead-letters/{letter_id}")), indent=2))
+    with gateway_client(gateway, api_key) as http:
+        typer.echo(json.dumps(checked(http.get(f"/dead-letters/{letter_id}")), indent=2))
 
 
 @dlq_app.command("replay")
@@ -117,7 +120,7 @@ def dlq_replay(
     event_type: Annotated[str | None, typer.Option("--type", help="With --all: this type.")] = None,
 ) -> None:
     """Replay dead letters (after the route or schema was fixed); replaying twice is harmless."""
-    with _client(gateway, api_key) as http:
+    with gateway_client(gateway, api_key) as http:
         ids = list(letter_ids or [])
         if replay_all:
             ids += _pending_ids(http, reason, event_type)
@@ -158,17 +161,56 @@ def _pending_ids(http: httpx.Client, reason: str | None, event_type: str | None)
     ids: list[int] = []
     url: str | None = "/dead-letters"
     while url:
-        page = _check(http.get(url, params=params if url == "/dead-letters" else None))
+        page = checked(http.get(url, params=params if url == "/dead-letters" else None))
         ids += [item["id"] for item in page["items"]]
         url = page["next"]
     return sorted(ids)
 
 
 @runs_app.command("show")
-def runs_show(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
-    """Show a run's status and saga steps."""
-    with _client(gateway, api_key) as http:
-        typer.echo(json.dumps(_check(http.get(run_path(workflow_id))), indent=2))
+def runs_show(
+    workflow_id: str,
+    gateway: GatewayOpt = None,
+    api_key: ApiKeyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the run as JSON.")] = False,
+) -> None:
+    """Show a run's status and its saga's steps and undos."""
+    with gateway_client(gateway, api_key) as http:
+        run = checked(http.get(run_path(workflow_id)))
+    if as_json:
+        typer.echo(json.dumps(run, indent=2))
+        return
+    saga = run.get("saga") or {}
+    status = run["status"] + (f" · saga {saga['status']}" if saga.get("status") else "")
+    console.print(f"[bold]{run['workflow_type']}[/bold] {run['workflow_id']}: {status}")
+    console.print(f"run {run['run_id']}  correlation {run.get('correlation_id') or '-'}")
+    table = Table("started (UTC)", "kind", "step", "status", "took", "error")
+    for step in saga.get("steps") or []:
+        started = step.get("started_at")
+        took = ""
+        if started and step.get("ended_at"):
+            seconds = (_utc(step["ended_at"]) - _utc(started)).total_seconds()
+            took = f"{seconds * 1000:.0f} ms"
+        table.add_row(
+            _utc(started).strftime("%H:%M:%S.%f")[:-3] if started else "",
+            step["kind"],
+            step["name"],
+            step["status"],
+            took,
+            step.get("error") or "",
+        )
+    console.print(table)
+    for action in saga.get("operator") or []:
+        note = f": {action['note']}" if action.get("note") else ""
+        console.print(f"operator {action['action']} at {action['at']}{note}")
+    for label, value in (("failure", saga.get("failure")), ("run failure", run.get("failure"))):
+        if value:
+            console.print(f"{label}: {value}")
+    console.print(f"Temporal UI: {run['links']['temporal_ui']}")
+
+
+def _utc(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
 
 
 @events_app.command("show")
@@ -181,8 +223,8 @@ def events_show(
 ) -> None:
     """Show an event's status and every decision about it: held, released, dropped, started."""
     path = f"/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
-    with _client(gateway, api_key) as http:
-        ledger = _check(http.get(path))
+    with gateway_client(gateway, api_key) as http:
+        ledger = checked(http.get(path))
     if as_json:
         typer.echo(json.dumps(ledger, indent=2))
         return
@@ -218,16 +260,16 @@ def events_cancel(
 ) -> None:
     """Cancel a delayed event before it is due (it is never delivered)."""
     path = f"/events/{quote(source, safe='')}/{quote(event_id, safe='')}"
-    with _client(gateway, api_key) as http:
-        ledger = _check(http.delete(path))
+    with gateway_client(gateway, api_key) as http:
+        ledger = checked(http.delete(path))
     console.print(f"{ledger['type']} {ledger['id']} from {ledger['source']}: {ledger['status']}")
 
 
 @runs_app.command("retry-compensation")
 def runs_retry(workflow_id: str, gateway: GatewayOpt = None, api_key: ApiKeyOpt = None) -> None:
     """Run a stuck saga's failed undos again."""
-    with _client(gateway, api_key) as http:
-        _print_operator(_check(http.post(f"{run_path(workflow_id)}/retry-compensation")))
+    with gateway_client(gateway, api_key) as http:
+        _print_operator(checked(http.post(f"{run_path(workflow_id)}/retry-compensation")))
 
 
 @runs_app.command("resolve")
@@ -238,9 +280,9 @@ def runs_resolve(
     api_key: ApiKeyOpt = None,
 ) -> None:
     """End a stuck saga whose failed undos were handled by hand."""
-    with _client(gateway, api_key) as http:
+    with gateway_client(gateway, api_key) as http:
         path = f"{run_path(workflow_id)}/resolve"
-        _print_operator(_check(http.post(path, json={"note": note})))
+        _print_operator(checked(http.post(path, json={"note": note})))
 
 
 def _print_operator(result: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from rich.table import Table
 from gateway.webhooks.signing import sign
 from gateway.webhooks.verify import split_secrets
 from sagaway.cli.app_option import AppOption, chosen_app
-from sagaway.cli.operator import ApiKeyOpt, GatewayOpt, _check, _client, console
+from sagaway.cli.operator import ApiKeyOpt, GatewayOpt, checked, console, gateway_client
 from sagaway.dev.keys import WEBHOOK_SECRETS_DIR
 from sagaway.settings import get_settings
 
@@ -41,8 +41,8 @@ def webhooks_verify(
     """Verify the signature of the delivery kept with an event again; exit 1 if it fails."""
     name = source.removeprefix(_SOURCE_PREFIX).strip("/")
     path = f"/webhooks/{quote(name, safe='')}/deliveries/{quote(event_id, safe='')}"
-    with _client(gateway, api_key) as http:
-        check = _check(http.get(path))
+    with gateway_client(gateway, api_key) as http:
+        check = checked(http.get(path))
     if as_json:
         typer.echo(json.dumps(check, indent=2))
     else:
@@ -106,7 +106,7 @@ def webhooks_send(
         headers={"Content-Type": "application/json", **headers},
         timeout=60,
     )
-    answer = _check(response)
+    answer = checked(response)
     console.print(f"HTTP {response.status_code}")
     typer.echo(json.dumps(answer, indent=2))
 

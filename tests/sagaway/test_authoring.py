@@ -177,7 +177,9 @@ def test_every_command_of_the_authoring_page_works_as_written(project: Path) -> 
             elif "runs show" in block:
                 assert ports is not None, "`runs show` before any dev stack"
                 printed = run_lines(block, project, _env(project, ports))
-                assert json.loads(printed[0])["workflow_id"] == "gift-card-r-1"
+                # A table: the run, then its one step, completed.
+                assert "GiftCard gift-card-r-1: COMPLETED · saga completed" in printed[0]
+                assert re.search(r"step\s+│\s+gift_card step\s+│\s+completed", printed[0]), printed
                 ran.append(first)
             else:
                 stacks.close()  # schemas and histories need no stack of the page's

@@ -9,6 +9,8 @@ Postgres are real.
 from __future__ import annotations
 
 import copy
+import json
+import os
 import re
 import uuid
 from typing import Any
@@ -18,7 +20,7 @@ import httpx
 import pytest
 
 from gateway.access.key_admin import create_all_scope_key
-from tests.helpers import cloud_event, poll_run, post, restock, wait_for_saga
+from tests.helpers import cli, cloud_event, poll_run, post, restock, wait_for_saga
 from tests.stack import Stack, order_event
 
 SKU = "sku-timeline"
@@ -161,3 +163,32 @@ async def test_another_tenant_and_an_unknown_key_answer_404(
     long = await gateway.get(f"/timeline/{'k' * 400}")
     assert long.status_code == 404
     assert long.json()["detail"].count("~") == 1
+
+
+async def test_the_cli_prints_the_timeline_and_a_run_as_tables(
+    gateway: httpx.AsyncClient, stack: Stack, told: dict[str, Any]
+) -> None:
+    env = {**os.environ, "SAGAWAY_GATEWAY_URL": stack.gateway_url, "COLUMNS": "200"}
+    if stack.api_key:
+        env["SAGAWAY_API_KEY"] = stack.api_key
+    order_id = told["order_id"]
+    code, out = await cli(env, "timeline", order_id)
+    assert code == 0, out
+    entries = await timeline(gateway, order_id)
+    lines = out.strip().splitlines()
+    assert len(lines) == len(entries)  # one line each, in order
+    for line, entry in zip(lines, entries, strict=True):
+        assert entry["kind"] in line and entry["name"] in line, (line, entry)
+    assert "resolve" in lines[[e["kind"] for e in entries].index("operator")]
+    code, out = await cli(env, "timeline", order_id, "--json")
+    assert json.loads(out) == entries
+    code, out = await cli(env, "timeline", f"o-{uuid.uuid4().hex}")
+    assert code == 1 and "Timeline not found" in out
+
+    code, out = await cli(env, "runs", "show", f"order-{order_id}")
+    assert code == 0, out
+    assert f"OrderFulfillment order-{order_id}: COMPLETED · saga resolved" in out
+    assert out.count("refund payment") == 1  # each step once (the JSON had them twice)
+    assert "operator resolve" in out and "refunded by bank transfer" in out
+    code, out = await cli(env, "runs", "show", f"order-{order_id}", "--json")
+    assert json.loads(out)["saga"]["status"] == "resolved"
