@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 
 from sagaway.filters.wire import (
@@ -69,9 +70,8 @@ class _Writer:
                 for k, v in node.entries
             )
             return f"{node.message}{{{entries}}}", _MEMBER_PRECEDENCE
-        return f"{self._operand(node.iter_range, _MEMBER_PRECEDENCE)}.{self._macro(node)}(...)", (
-            _MEMBER_PRECEDENCE
-        )
+        over = self._operand(node.iter_range, _MEMBER_PRECEDENCE)
+        return f"{over}.{self._macro(node)}(...)", _MEMBER_PRECEDENCE
 
     def _call(self, node: Call) -> tuple[str, int]:
         args = node.args
@@ -120,4 +120,6 @@ def _literal(node: Const) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bytes):
         return "b" + json.dumps(value.decode("latin-1"))
+    if isinstance(value, float) and not math.isfinite(value):
+        return f'double("{value}")'  # CEL's spelling of what no literal writes
     return repr(value) if value is not None else node.kind

@@ -340,6 +340,10 @@ def test_parameters_are_numbered_in_order_and_only_those_kept() -> None:
         ("int(data.s) == 1", "int(data.s)"),
         ("-data.n < 1", "-data.n"),
         ("data.n == 1.0/0.0", "1.0 / 0.0"),
+        ("data.n == 1e400", 'double("inf")'),
+        ('data.s == "a\\x00"', '"a\\u0000"'),
+        ('data["a\\x00"] == 1', 'data["a\\u0000"]'),
+        ("data == data", "data"),
     ],
 )
 def test_a_part_outside_the_subset_is_refused_by_name(expression: str, part: str) -> None:
