@@ -60,13 +60,7 @@ class Filter:
 
     def __init__(self, expression: str, model: type[BaseModel]) -> None:
         """Compile `expression` and check every `data.` field it reads exists in `model`."""
-        try:
-            self._program = _ENV.compile(expression)
-        except RuntimeError as err:
-            raise FilterError(_compile_message(str(err))) from None
-        kind = self._program.return_type()
-        if kind not in (cel.Type.BOOL, cel.Type.DYN):
-            raise FilterError(f"it gives a value of type {kind.name().lower()}, not true or false")
+        self._program = compile_condition(expression)
         paths = data_paths(self._program.serialize())
         for path in paths:
             missing = _missing_field(model, path.split(".")[1:])
@@ -91,6 +85,21 @@ class Filter:
         if not isinstance(result, bool):
             return Selection(False, f"it evaluated to {result!r}, not true or false")
         return Selection(result)
+
+
+def compile_condition(expression: str) -> cel.Expression:
+    """`expression` compiled over `data` and `event`; FilterError unless it is a condition.
+
+    A condition gives true or false, or a value known only when it runs (`data.vip`).
+    """
+    try:
+        program = _ENV.compile(expression)
+    except RuntimeError as err:
+        raise FilterError(_compile_message(str(err))) from None
+    kind = program.return_type()
+    if kind not in (cel.Type.BOOL, cel.Type.DYN):
+        raise FilterError(f"it gives a value of type {kind.name().lower()}, not true or false")
+    return program
 
 
 def filter_variables(
