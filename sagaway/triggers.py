@@ -400,3 +400,13 @@ def _argument_model(
             f"it is the data of {event_type!r}"
         )
     return model
+
+
+def computed_fields(registry: Registry) -> frozenset[str]:
+    """The names of the computed fields of every event type's data model (search reads them
+    from where intake keeps them)."""
+    return frozenset(
+        name
+        for event_type in registry.event_types
+        for name in registry.model(event_type).model_computed_fields
+    )

@@ -22,10 +22,11 @@ from gateway.cloudevents import envelope
 from gateway.inbox import ledger
 from gateway.inbox import replayable as inbox
 from gateway.intake.ingest import Ingest
-from gateway.problems import Problem
+from gateway.problems import FieldError, Problem
 from gateway.replays.models import Mode, Outcome, ReplayRequest
 from gateway.replays.store import Item, Replays, request_of
-from sagaway.triggers import Registry
+from gateway.search import InvalidQuery, translate
+from sagaway.triggers import Registry, computed_fields
 
 log = logging.getLogger("sagaway.gateway")
 
@@ -71,6 +72,7 @@ class Replayer:
         self.replays = replays
         self.ingest = ingest
         self.registry = registry
+        self.computed = computed_fields(registry)
         self.owner = f"gateway-{uuid.uuid4().hex[:12]}"
         self.poked = asyncio.Event()
 
@@ -80,7 +82,14 @@ class Replayer:
 
     def check_query(self, q: str | None) -> None:
         """Refuse a search query the gateway cannot run (`400 invalid-query`)."""
-        del q  # no search yet
+        if q is None:
+            return
+        try:
+            translate(q, first_param=inbox.FIRST_EXTRA, computed=self.computed)
+        except InvalidQuery as err:
+            raise Problem(
+                "invalid-query", str(err), errors=[FieldError(field="q", message=err.part)]
+            ) from None
 
     def triggers_of(self, workflow_type: str) -> list[str]:
         """The trigger names of a workflow type (empty: the app has no such workflow)."""
@@ -130,6 +139,9 @@ class Replayer:
     def range_of(self, tenant: str, request: ReplayRequest) -> inbox.Range:
         """The inbox range a request covers."""
         triggers = self.triggers_of(request.trigger) if request.trigger else None
+        search = None
+        if request.q:  # checked when the replay was asked for
+            search = translate(request.q, first_param=inbox.FIRST_EXTRA, computed=self.computed)
         return inbox.Range(
             tenant=tenant,
             start=request.from_,
@@ -138,6 +150,8 @@ class Replayer:
             source=request.source,
             triggers=triggers,
             events_only=request.mode == "force" and triggers is None,
+            where=search.sql if search else None,
+            params=tuple(search.params) if search else (),
         )
 
     async def _handle(self, replay_id: int, mode: Mode, row: asyncpg.Record) -> None:

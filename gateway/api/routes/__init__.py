@@ -14,6 +14,7 @@ from gateway.api.routes import (
     replays,
     runs,
     schemas,
+    search,
     timeline,
     vault,
     webhooks,
@@ -23,6 +24,7 @@ from gateway.api.routes import metrics as metrics_route
 api_router = APIRouter()
 api_router.include_router(events.router, responses=AUTH_RESPONSES)
 api_router.include_router(ledger.router, responses=AUTH_RESPONSES)
+api_router.include_router(search.router, responses=AUTH_RESPONSES)
 api_router.include_router(runs.router, responses=AUTH_RESPONSES)
 api_router.include_router(timeline.router, responses=AUTH_RESPONSES)
 api_router.include_router(replays.router, responses=AUTH_RESPONSES)
