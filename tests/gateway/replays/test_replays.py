@@ -104,6 +104,8 @@ async def test_dry_run_then_if_no_runs_sends_each_dead_letter_once_in_order(
     whys = ("it has a run", "it reached", "still on its way")
     assert all(i["why"].startswith(whys) for i in skipped), skipped
     assert await pings(client, tally_id) == []  # a dry run changes nothing
+    words = await replay(gateway, **window, source=source, mode="dry_run", q='data.words == "w1"')
+    assert (words["total"], words["skipped"]) == (1, 1)
 
     done = await replay(gateway, **window, source=source, rate=200)
     assert (done["total"], done["replayed"], done["skipped"], done["failed"]) == (10, 6, 4, 0)
@@ -165,6 +167,11 @@ async def test_bad_requests_are_problems(gateway: httpx.AsyncClient) -> None:
     assert unknown.status_code == 400
     assert "Echo" in unknown.json()["detail"]
     assert (await gateway.get("/replays/999999")).json()["type"] == "/problems/replay-not-found"
+    query = await gateway.post(
+        "/replays",
+        json={"from": rfc3339(now - timedelta(hours=1)), "to": rfc3339(now), "q": "size(data)"},
+    )
+    assert query.status_code == 400 and query.json()["type"] == "/problems/invalid-query"
 
 
 async def test_the_cli_replays_with_progress_and_lists_a_dry_run(
