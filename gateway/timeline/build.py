@@ -18,7 +18,7 @@ import asyncpg
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError
 
-from gateway.inbox import ledger
+from gateway.inbox import keyed, ledger
 from gateway.timeline.entries import EntryLinks, EventRef, TimelineEntry
 from gateway.timeline.runs import outcome
 from sagaway import search_attributes as sa
@@ -29,19 +29,6 @@ from sagaway.observability.tracing import load_carrier
 RunLinker = Callable[[str, str | None], tuple[str, str]]
 #: The most runs one timeline lists (a key is one business object: a handful in practice).
 MAX_RUNS = 200
-
-_COLUMNS = f"{ledger.STORY_COLUMNS}, trace_context"
-_BY_KEY = (
-    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND routing->>'business_key' = $2 ORDER BY seq"
-)
-_BY_CORRELATION = (
-    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND correlation_id = $2 ORDER BY seq"
-)
-# Events sent to the same workflows without the key (a signal whose trigger renders none).
-_OF_WORKFLOWS = (
-    f"SELECT {_COLUMNS} FROM inbox WHERE tenant = $1 AND workflow_id = ANY($2::text[])"
-    " AND NOT seq = ANY($3::bigint[]) ORDER BY seq"
-)
 
 
 @dataclass(frozen=True)
@@ -78,7 +65,7 @@ class TimelineReader:
         workflows = {r["workflow_id"] for r in rows} | {e.id for e in executions}
         if workflows:
             seen = [r["seq"] for r in rows]
-            more = await self.pool.fetch(_OF_WORKFLOWS, subject.tenant, sorted(workflows), seen)
+            more = await keyed.of_workflows(self.pool, subject.tenant, sorted(workflows), seen)
             rows = sorted([*rows, *more], key=lambda r: r["seq"])
         known = {(r["workflow_id"], r["run_id"]) for r in rows if r["run_id"]}
         missing = [pair for pair in known if pair[1] not in runs][:MAX_RUNS]
@@ -101,8 +88,8 @@ class TimelineReader:
 
     async def _rows(self, subject: Subject) -> list[asyncpg.Record]:
         if subject.business_key is not None:
-            return list(await self.pool.fetch(_BY_KEY, subject.tenant, subject.business_key))
-        return list(await self.pool.fetch(_BY_CORRELATION, subject.tenant, subject.correlation_id))
+            return await keyed.of_key(self.pool, subject.tenant, subject.business_key)
+        return await keyed.of_correlation(self.pool, subject.tenant, subject.correlation_id or "")
 
     async def _listed(self, subject: Subject) -> list[WorkflowExecution]:
         found: list[WorkflowExecution] = []
