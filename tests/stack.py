@@ -133,6 +133,16 @@ class Stack:
         self.procs.clear()
 
 
+#: An address no carrier of the demo shipping service ships to: its shipment step is refused.
+UNSHIPPABLE = {
+    "name": "Ada",
+    "line1": "1 Ice Shelf",
+    "city": "McMurdo",
+    "postal_code": "0000",
+    "country": "AQ",
+}
+
+
 def order_event(order_id: str | None = None, **data: Any) -> dict[str, Any]:
     """A structured `order.placed` CloudEvent with sensible data, overridable field by field."""
     order_id = order_id or f"o-{uuid.uuid4().hex[:10]}"

@@ -76,8 +76,8 @@ class Decision(BaseModel):
     detail: str | None = None
 
 
-class Ledger(BaseModel):
-    """An event's current status and every decision about it."""
+class EventSummary(BaseModel):
+    """Where an event stands: its status and the run it reached."""
 
     id: str
     source: str
@@ -86,6 +86,11 @@ class Ledger(BaseModel):
     reason: str | None
     workflow_id: str
     run_id: str | None
+
+
+class Ledger(EventSummary):
+    """An event's current status and every decision about it."""
+
     correlation_id: str
     attempts: int = Field(description="Delivery attempts so far")
     last_error: str | None = Field(None, description="Why the last delivery attempt failed")

@@ -26,13 +26,20 @@ class ReplayRequest(BaseModel):
         description="... and before this time (RFC 3339, with offset)",
         examples=["2026-12-02T00:00:00Z"],
     )
-    type: str | None = Field(None, max_length=255, description="Only events of this type")
-    source: str | None = Field(None, max_length=2048, description="Only events from this source")
+    type: str | None = Field(
+        None, min_length=1, max_length=255, description="Only events of this type"
+    )
+    source: str | None = Field(
+        None, min_length=1, max_length=2048, description="Only events from this source"
+    )
     trigger: str | None = Field(
-        None, max_length=255, description="Only deliveries to this workflow type"
+        None, min_length=1, max_length=255, description="Only deliveries to this workflow type"
     )
     q: str | None = Field(
-        None, max_length=4096, description="Only events this CEL expression selects (as search)"
+        None,
+        min_length=1,
+        max_length=4096,
+        description="Only events this CEL expression selects (as search)",
     )
     mode: Mode = Field(
         "if_no_runs",

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from tests.helpers import cli, payment, post, restock, wait_for_saga
-from tests.stack import Stack, order_event
+from tests.stack import UNSHIPPABLE, Stack, order_event
 
 SKU = "sku-recovery"
 
@@ -24,13 +24,7 @@ async def stuck_order(gateway: httpx.AsyncClient) -> str:
     event = order_event(
         sku=SKU,
         payment_token="tok_norefund",
-        shipping_address={
-            "name": "Ada",
-            "line1": "1 Ice Shelf",
-            "city": "McMurdo",
-            "postal_code": "0000",
-            "country": "AQ",
-        },
+        shipping_address=UNSHIPPABLE,
     )
     response = await post(gateway, event)
     assert response.status_code == 202, response.text

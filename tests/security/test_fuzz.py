@@ -22,17 +22,25 @@ from tests.security.conftest import TENANTS, SecureStack
 #: is refused in the body (each item is checked by `tests/gateway` and `test_limits`); and the
 #: documented envelope is narrower than the CloudEvents spec (a JSON `datacontenttype`, ids up
 #: to 256 characters), so an event outside it can still be a valid CloudEvent, accepted with
-#: 202 (`tests/gateway/conformance` holds every envelope rule).
+#: 202 (`tests/gateway/conformance` holds every envelope rule). A search's and a replay's `q`
+#: is CEL, which no schema can tell compiles, a replay's `trigger` names one of the app's
+#: workflows and its `to` must follow its `from`: those answer 400 to a schema-valid request.
 EXPECTED = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428",
                      "429", "431"]
 
 [[operations]]
-include-path = "/events"
+include-name = "POST /events"
 checks.negative_data_rejection.expected-statuses = ["200", "202", "207", "400", "401", "403", "404",
                                                     "409", "413", "415", "422", "429", "431"]
 
+[[operations]]
+include-name = "GET /events"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
+[[operations]]
+include-path = "/replays"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "429"]
 [[operations]]
 include-path-regex = "^/dead-letters/[^/]+/replay$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422",

@@ -88,7 +88,7 @@ async def test_a_query_that_cannot_run_is_a_400_naming_the_part(
     broken = await gateway.get("/events", params={"q": "data.total >"})
     assert broken.status_code == 400 and broken.json()["type"] == "/problems/invalid-query"
     status = await gateway.get("/events", params={"status": "lost"})
-    assert status.status_code == 400 and "queued" in status.json()["detail"]
+    assert status.status_code == 400 and "queued" in status.text
 
 
 async def test_another_tenant_finds_nothing_and_the_cli_prints_a_table(

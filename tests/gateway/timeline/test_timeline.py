@@ -21,7 +21,7 @@ import pytest
 
 from gateway.access.key_admin import create_all_scope_key
 from tests.helpers import cli, cloud_event, poll_run, post, restock, wait_for_saga
-from tests.stack import Stack, order_event
+from tests.stack import UNSHIPPABLE, Stack, order_event
 
 SKU = "sku-timeline"
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -34,13 +34,7 @@ async def story(gateway: httpx.AsyncClient, services: httpx.AsyncClient) -> dict
     order = order_event(
         sku=SKU,
         payment_token="tok_norefund",
-        shipping_address={
-            "name": "Ada",
-            "line1": "1 Ice Shelf",
-            "city": "McMurdo",
-            "postal_code": "0000",
-            "country": "AQ",
-        },
+        shipping_address=UNSHIPPABLE,
     )
     order["data"]["items"] = [{"sku": SKU, "quantity": 2, "unit_price_cents": 60_000}]
     order_id = order["data"]["order_id"]
