@@ -147,13 +147,14 @@ class TimelineReader:
             "links": EntryLinks(run=gateway_link, temporal_ui=ui),
         }
         saga_status = saga.status if saga else None
+        open_now = run.close_time is None  # a started entry says how an open run stands
         entries = [
             TimelineEntry(
                 at=run.start_time,
                 kind="run",
                 name="started",
-                outcome=status,
-                saga_status=saga_status,
+                outcome=status if open_now else None,
+                saga_status=saga_status if open_now else None,
                 **base,
             )
         ]

@@ -182,8 +182,12 @@ def runs_show(
         return
     saga = run.get("saga") or {}
     status = run["status"] + (f" · saga {saga['status']}" if saga.get("status") else "")
-    console.print(f"[bold]{run['workflow_type']}[/bold] {run['workflow_id']}: {status}")
-    console.print(f"run {run['run_id']}  correlation {run.get('correlation_id') or '-'}")
+    console.print(
+        f"[bold]{run['workflow_type']}[/bold] {run['workflow_id']}: {status}", soft_wrap=True
+    )
+    console.print(
+        f"run {run['run_id']}  correlation {run.get('correlation_id') or '-'}", soft_wrap=True
+    )
     table = Table("started (UTC)", "kind", "step", "status", "took", "error")
     for step in saga.get("steps") or []:
         started = step.get("started_at")
@@ -206,7 +210,7 @@ def runs_show(
     for label, value in (("failure", saga.get("failure")), ("run failure", run.get("failure"))):
         if value:
             console.print(f"{label}: {value}")
-    console.print(f"Temporal UI: {run['links']['temporal_ui']}")
+    console.print(f"Temporal UI: {run['links']['temporal_ui']}", soft_wrap=True)
 
 
 def _utc(value: str) -> datetime:

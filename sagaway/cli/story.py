@@ -58,7 +58,7 @@ def timeline(
         typer.echo(json.dumps(items, indent=2))
         return
     for entry in items:
-        console.print(_line(entry), highlight=False)
+        console.print(_line(entry), highlight=False, soft_wrap=True)  # one line each
 
 
 def _line(entry: dict[str, Any]) -> str:
@@ -69,6 +69,8 @@ def _line(entry: dict[str, Any]) -> str:
     if kind == "run" and entry.get("saga_status"):
         outcome = f"{outcome} · saga {entry['saga_status']}"
     what = entry["name"]
+    if kind == "run" and entry.get("workflow_type"):
+        what += f" {entry['workflow_type']}"
     if entry.get("event"):
         what += f" {entry['event']['type']} {entry['event']['id']}"
     took = ""
@@ -77,13 +79,14 @@ def _line(entry: dict[str, Any]) -> str:
         took = f" ({seconds * 1000:.0f} ms)"
     why = entry.get("error") or entry.get("detail") or ""
     colour = _colour(entry.get("outcome") or "", entry.get("saga_status") or "", entry["name"])
-    where = entry.get("workflow_id") or ""
-    text = f"{at}  {kind:<8} {escape(what)}{took}  [{colour}]{escape(outcome)}[/{colour}]"
-    if where:
-        text += f"  {escape(where)}"
+    parts = [f"{at}  {kind:<8} {escape(what)}{took}"]
+    if outcome:
+        parts.append(f"[{colour}]{escape(outcome)}[/{colour}]")
+    if entry.get("workflow_id"):
+        parts.append(escape(entry["workflow_id"]))
     if why:
-        text += f"  [dim]{escape(why)}[/dim]"
-    return text
+        parts.append(f"[dim]{escape(why)}[/dim]")
+    return "  ".join(parts)
 
 
 def _colour(*words: str) -> str:

@@ -22,7 +22,7 @@ import asyncpg
 
 from gateway.access.key_admin import create_all_scope_key, create_worker_key, with_store
 from sagaway.keyring import new_key, parse_keys
-from sagaway.security.apikeys import KeyStore, NewKey
+from sagaway.security.apikeys import ALL_SCOPES, KeyStore, NewKey
 from sagaway.tenancy import DEFAULT_TENANT
 from sagaway.webhooks import Webhook
 
@@ -39,6 +39,8 @@ def dev_api_key(data_dir: Path, database_url: str) -> str:
         data_dir / KEY_FILE,
         database_url,
         lambda: create_all_scope_key(database_url, "dev (every scope)", DEFAULT_TENANT),
+        # A key made before a scope was added lacks it: a new one has every scope of today.
+        scopes=ALL_SCOPES,
     )
 
 
@@ -52,11 +54,14 @@ def dev_worker_key(data_dir: Path, database_url: str) -> str:
 
 
 def _kept_key(
-    path: Path, database_url: str, make: Callable[[], Coroutine[Any, Any, NewKey]]
+    path: Path,
+    database_url: str,
+    make: Callable[[], Coroutine[Any, Any, NewKey]],
+    scopes: Sequence[str] = (),
 ) -> str:
     if path.exists():
         token = path.read_text().strip()
-        if asyncio.run(_valid(database_url, token)):
+        if asyncio.run(_valid(database_url, token, scopes)):
             return token
     made = asyncio.run(make())
     write_private(path, made.token)
@@ -116,9 +121,12 @@ def write_private(path: Path, value: str) -> None:
         out.write(value + "\n")
 
 
-async def _valid(database_url: str, token: str) -> bool:
+async def _valid(database_url: str, token: str, scopes: Sequence[str]) -> bool:
+    """Whether the key is known, not revoked, and holds `scopes`."""
+
     async def check(store: KeyStore) -> bool:
-        return await store.verify(token) is not None
+        found = await store.verify(token)
+        return found is not None and set(scopes) <= set(found[0].scopes)
 
     try:
         return await with_store(database_url, check)
