@@ -26,6 +26,7 @@ from gateway.problems import FieldError, Problem
 from gateway.replays.models import Mode, Outcome, ReplayRequest
 from gateway.replays.store import Item, Replays, request_of
 from gateway.search import InvalidQuery, translate
+from sagaway.store.dead_letters import DeadLetters
 from sagaway.triggers import Registry, computed_fields
 
 log = logging.getLogger("sagaway.gateway")
@@ -177,6 +178,8 @@ class Replayer:
                 item: Item = (*ids, "skip", "it changed meanwhile", None)
             else:
                 await ledger.record(conn, [(row["seq"], "replayed", None, None, _of(replay_id))])
+                # Its dead letter is dealt with: `dlq list --pending` no longer lists it.
+                await DeadLetters.replayed_by(conn, row["seq"], replay_id)
                 item = (*ids, "replayed", verdict.why, None)
             await self.replays.record(conn, replay_id, item)
         if hold:

@@ -159,6 +159,19 @@ class DeadLetters:
                 json.dumps(outcome),
             )
 
+    @staticmethod
+    async def replayed_by(
+        conn: asyncpg.Connection[Any] | PoolConnectionProxy[Any], inbox_seq: int, replay_id: int
+    ) -> None:
+        """Mark a delivery's pending dead letters replayed by a replay by time range (in the
+        caller's transaction: `conn` is its connection)."""
+        await conn.execute(
+            "UPDATE dead_letters SET replayed_at = now(), replay_outcome = $2::jsonb"
+            " WHERE inbox_seq = $1 AND replayed_at IS NULL",
+            inbox_seq,
+            json.dumps({"status": "replayed", "replay": replay_id}),
+        )
+
     async def settle_run(self, workflow_id: str, run_id: str, outcome: dict[str, Any]) -> None:
         """Mark a run's dead letters as dealt with by an operator."""
         await self.pool.execute(

@@ -3,7 +3,9 @@
 `tally.opened` starts a `Tally`; `tally.ping` signals it, with no wait for its run, so a ping
 sent before its tally opened is dead-lettered (`workflow-not-running`). A tally keeps every
 ping it is handed, a second delivery of one event included: a test sees anything sent twice.
-`echo.said` starts an `Echo` per event (its workflow id is the event's id).
+`echo.said` starts an `Echo` per event (its workflow id is the event's id). `job.queued` starts
+a `Job` per event, one open per key (`singleton(mode="skip")`): an event of a key with a job
+open is dropped.
 """
 
 from __future__ import annotations
@@ -67,4 +69,27 @@ class Echo:
         return said.words
 
 
-app = sagaway.App(name="replays", workflows=[Tally, Echo], activities=[])
+class Queued(BaseModel):
+    """What `job.queued` carries: the key its jobs take turns on, and how long one runs."""
+
+    key: str
+    seconds: float = 1.0
+
+
+@sagaway.starts(
+    "job.queued",
+    workflow_id="job-{event_id}",
+    business_key="{key}",
+    singleton=sagaway.Singleton(key="{key}", mode="skip"),
+)
+@workflow.defn
+class Job:
+    """Runs for the event's seconds; one open per key."""
+
+    @workflow.run
+    async def run(self, queued: Queued) -> None:
+        """Hold the key a while."""
+        await workflow.sleep(timedelta(seconds=queued.seconds))
+
+
+app = sagaway.App(name="replays", workflows=[Tally, Echo, Job], activities=[])

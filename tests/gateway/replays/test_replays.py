@@ -8,6 +8,7 @@ as new events with runs of their own.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import time
@@ -119,6 +120,9 @@ async def test_dry_run_then_if_no_runs_sends_each_dead_letter_once_in_order(
     assert names[:3] == ["received", "dead_lettered", "replayed"], names
     assert ledger["decisions"][2]["detail"] == f"replay {done['id']}"
     assert ledger["status"] == "signaled"
+    letters = (await gateway.get("/dead-letters", params={"source": source, "limit": 50})).json()
+    assert len(letters["items"]) == len(sent)
+    assert all(letter["replayed_at"] for letter in letters["items"])  # dealt with
 
     again = await replay(gateway, **window, source=source)
     assert (again["replayed"], again["skipped"]) == (0, 10)  # they all reached a run now
@@ -150,6 +154,37 @@ async def test_force_sends_every_event_again_as_a_new_one(
     assert sorted(w.id for w in runs) == sorted(
         [f"echo-{e['id']}" for e in echoed] + [f"echo-{i}" for i in new_ids]
     )
+
+
+async def test_a_dropped_event_replayed_passes_flow_control_again(
+    gateway: httpx.AsyncClient, replay_stack: Stack
+) -> None:
+    client = await connect(replay_stack.temporal_address)
+    source = f"/tests/flow-{uuid.uuid4().hex[:6]}"
+    key = f"k-{uuid.uuid4().hex[:6]}"
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    jobs = [cloud_event("job.queued", source, key=key, seconds=1) for _ in range(3)]
+    answers = [(await post(gateway, job)).json() for job in jobs]
+    assert [a["status"] for a in answers] == ["started", "dropped", "dropped"], answers
+    window = {"from": rfc3339(start), "to": rfc3339(datetime.now(UTC) + timedelta(seconds=1))}
+    # Replayed while the first job still holds its key: held again, then released one by one.
+    done = await replay(gateway, **window, source=source, rate=100)
+    assert (done["replayed"], done["skipped"]) == (2, 1), done
+    runs: list[Any] = []
+    for _ in range(300):  # up to 30 s: three one-second jobs, one after another
+        runs = [w async for w in client.list_workflows(f"BusinessKey = '{key}'")]
+        if len(runs) == 3 and all(w.close_time for w in runs):
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(w.id for w in runs) == sorted(f"job-{job['id']}" for job in jobs)
+    spans = sorted((w.start_time, w.close_time) for w in runs)
+    for (_, closed), (started, _) in itertools.pairwise(spans):
+        assert closed is not None and started >= closed  # never two open on one key
+    for job in jobs[1:]:
+        ledger = (await gateway.get(f"/events/{quote(source, safe='')}/{job['id']}")).json()
+        names = [d["decision"] for d in ledger["decisions"]]
+        assert names[:3] == ["received", "dropped", "replayed"], names
+        assert "released" in names and names[-1] == "started", names
 
 
 async def test_bad_requests_are_problems(gateway: httpx.AsyncClient) -> None:
