@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 # Gateway and sagas vs the bare platform and a hand-written peer; table, JSON and PNG in
-# bench-results/ (~7 min on 2 cores; SAGAWAY_BENCH_LONG=1 for longer rounds).
+# bench-results/ (~8.5 min on 2 cores; SAGAWAY_BENCH_LONG=1 for longer rounds).
 # `python -m`: bench/ lives in the checkout, not in the installed package.
 bench: $(STAMP)
 	$(BIN)/python -m sagaway bench

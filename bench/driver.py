@@ -40,16 +40,31 @@ class HttpConnection:
         headers: Mapping[str, str] | None = None,
     ) -> tuple[int, bytes]:
         """POST `body` (with this request's own `headers` too); the status and the answer's body."""
+        return await self.request("POST", path, body, content_type, headers)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """GET `path`; the status and the answer's body."""
+        return await self.request("GET", path)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request (a body only with a `content_type`); its status and body."""
         if self._streams is not None and time.monotonic() - self._used > IDLE_REOPEN_SECONDS:
             self.close()  # the server may have dropped it meanwhile (uvicorn: after 5 s idle)
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         self._used = time.monotonic()
         reader, writer = self._streams
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{self.extra}"
-        )
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        if content_type is not None:
+            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+        head += self.extra
         if headers:
             head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         head += "\r\n"

@@ -10,12 +10,16 @@ import asyncpg
 from bench.workload import Orders
 from gateway import migrations
 
+#: Customers the filled orders belong to (row `g` to `c-{g % CUSTOMERS}`): about a hundred
+#: orders each in a million, so a search by customer is selective, as in a real shop.
+CUSTOMERS = 10_000
 #: Delivered a day ago: inside the default dedup window, so retention prunes none of them
 #: while the scenario runs.
 _FILL = (
     "INSERT INTO inbox (source, id, type, content_hash, event, correlation_id, workflow_id,"
     " status, run_id, attempts, received_at, dispatched_at, partition_key, tenant)"
-    " SELECT '/bench/history', 'old-' || g, 'order.placed', sha256(g::text::bytea), $1::jsonb,"
+    " SELECT '/bench/history', 'old-' || g, 'order.placed', sha256(g::text::bytea),"
+    f" jsonb_set($1::jsonb, '{{data,customer_id}}', to_jsonb('c-' || (g % {CUSTOMERS}))),"
     " md5(g::text), 'order-old-' || g, 'started', md5(g::text || 'r'), 1,"
     " now() - interval '1 day', now() - interval '1 day', 'order-old-' || g, 'default'"
     " FROM generate_series($2::bigint, $3::bigint) g"
@@ -28,7 +32,7 @@ CHUNK = 100_000
 async def fill_inbox(
     database_url: str, rows: int, say: Callable[[str], None] | None = None
 ) -> None:
-    """Add `rows` delivered order events (each with the reference event's shape) to the inbox."""
+    """Add `rows` delivered order events (the reference event's shape, `CUSTOMERS` customers)."""
     event = json.dumps(Orders(tag="old").event(0))
     conn = await asyncpg.connect(database_url)
     try:

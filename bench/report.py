@@ -1,4 +1,5 @@
-"""The run's outputs: a printed table, `results.json` and `results.png` (Agg backend)."""
+"""The run's outputs: a printed table, `results.json`, `results.png` (Agg backend), and
+`plans.txt` when a scenario captured query plans."""
 
 from __future__ import annotations
 
@@ -136,6 +137,7 @@ def to_json(bench: Bench) -> dict[str, Any]:
             "batch_size": bench.batch_size,
             "parked": bench.parked,
             "inbox_rows": bench.inbox_rows,
+            "timeline_events": bench.timeline_events,
             "min_ops": bench.min_ops,
             "saga_users": bench.saga_users,
             "long": bench.long,
@@ -149,6 +151,7 @@ def to_json(bench: Bench) -> dict[str, Any]:
         "cost": bench.cost,
         "extra": bench.extra,
         "notes": bench.notes,
+        "plans": bench.plans,
     }
 
 
@@ -214,6 +217,9 @@ def write(bench: Bench, results_dir: Path, console: Console) -> Path:
     path = results_dir / "results.json"
     path.write_text(json.dumps(to_json(bench), indent=2))
     (results_dir / "results.md").write_text(markdown(bench))
+    if bench.plans:
+        plans = "\n\n".join(f"== {name}\n{plan}" for name, plan in bench.plans.items())
+        (results_dir / "plans.txt").write_text(plans + "\n")
     plot(bench, results_dir / "results.png")
     console.print(f"wrote {path} and {results_dir / 'results.png'}")
     return path

@@ -33,6 +33,7 @@ from bench.scenarios import (
     scale,
 )
 from bench.stack import BenchStack
+from bench.timeline_search import timeline_search
 from bench.webhook_ingest import webhook_ingest
 from bench.workload import stock_up
 
@@ -47,10 +48,11 @@ RUNNERS: dict[str, Callable[[Bench], Awaitable[None]]] = {
     "scale": scale,
     "held": held_release,
     "webhook": webhook_ingest,
+    "timeline": timeline_search,
 }
 #: Scenarios that leave runs no worker will take (accept, ingest, webhook) go last, so they
 #: burden nothing; the memory scenario's parking (no throughput measured) overlaps the inbox
-#: fill.
+#: fill; the timeline reads the inbox the fill left.
 ORDER = (
     "e2e",
     "held",
@@ -58,6 +60,7 @@ ORDER = (
     "scale",
     "layers",
     "inbox",
+    "timeline",
     "accept",
     "ingest",
     "routing",
@@ -87,6 +90,7 @@ class BenchOptions:
     batch_size: int = 10
     parked: int = 300
     inbox_rows: int = 1_000_000
+    timeline_events: int = 1_000
     scenarios: tuple[str, ...] = DEFAULT_SCENARIOS
     results_dir: Path = Path("bench-results")
     work_dir: Path | None = field(default=None)
@@ -147,6 +151,7 @@ async def run_bench(options: BenchOptions, console: Console | None = None) -> Pa
                 batch_size=options.batch_size,
                 parked=options.parked,
                 inbox_rows=options.inbox_rows,
+                timeline_events=options.timeline_events,
                 min_ops=options.min_ops,
                 saga_users=options.saga_users,
                 long=options.long,
@@ -157,7 +162,7 @@ async def run_bench(options: BenchOptions, console: Console | None = None) -> Pa
                 await stack.start()
                 await stock_up(stack.services_url)
                 for name in ORDER:
-                    if name == "memory" and "inbox" in options.scenarios:
+                    if name == "memory" and {"inbox", "timeline"} & set(options.scenarios):
                         bench.inbox_fill = asyncio.ensure_future(inbox_size.prepare(bench))
                     if name in options.scenarios:
                         await RUNNERS[name](bench)
@@ -202,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=10)
     parser.add_argument("--parked", type=int, default=300)
     parser.add_argument("--inbox-rows", type=int, default=1_000_000)
+    parser.add_argument("--timeline-events", type=int, default=1_000)
     parser.add_argument("--scenario", action="append", default=[], choices=SCENARIOS)
     parser.add_argument("--results-dir", type=Path, default=Path("bench-results"))
     args = parser.parse_args(argv)
@@ -213,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
             batch_size=args.batch_size,
             parked=args.parked,
             inbox_rows=args.inbox_rows,
+            timeline_events=args.timeline_events,
             scenarios=tuple(args.scenario) or DEFAULT_SCENARIOS,
             results_dir=args.results_dir,
             min_ops=args.min_ops,

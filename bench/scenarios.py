@@ -20,6 +20,9 @@ round; a target is met only by the spread's worse end.
             (`bench/held_release.py`, on demand)
 9. webhook  POST /webhooks/{name} (a signed delivery) vs POST /events of the same order,
             one gateway (`bench/webhook_ingest.py`, on demand)
+10. timeline GET /timeline/{key} of a key with 1,000 events vs one event's ledger, and
+            GET /events?q= by customer vs the newest events, on the inbox's million events
+            (`bench/timeline_search.py`)
 """
 
 from __future__ import annotations
@@ -61,9 +64,10 @@ SCENARIOS = (
     "scale",
     "held",
     "webhook",
+    "timeline",
 )
 #: What `make bench` runs: every figure with a target (the others are on demand).
-DEFAULT_SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox")
+DEFAULT_SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox", "timeline")
 
 
 #: Makes what a producer must send to a gateway of a layer, given the gateway's database.
@@ -246,6 +250,10 @@ class Bench:
     #: Delivered events in the big inbox of the inbox scenario, and its fill once begun.
     inbox_rows: int = 1_000_000
     inbox_fill: asyncio.Future[None] | None = None
+    #: Events of the one business key whose timeline is read (timeline scenario).
+    timeline_events: int = 1_000
+    #: Query plans by name (`EXPLAIN (ANALYZE, BUFFERS)` output), written to `plans.txt`.
+    plans: dict[str, str] = field(default_factory=dict)
     _counter: int = 0
 
     def next_ids(self, count: int = 1) -> int:

@@ -10,8 +10,9 @@ rows that name them; each run's steps from its saga's state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,15 @@ from sagaway.observability.tracing import load_carrier
 RunLinker = Callable[[str, str | None], tuple[str, str]]
 #: The most runs one timeline lists (a key is one business object: a handful in practice).
 MAX_RUNS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _EventDecision:
+    """A ledger decision placed in the story, made an entry only when its page is served."""
+
+    at: datetime
+    first: asyncpg.Record
+    decision: ledger.Decision
 
 
 @dataclass(frozen=True)
@@ -58,8 +68,11 @@ class TimelineReader:
         self.client = client
         self.links = links
 
-    async def entries(self, subject: Subject) -> list[TimelineEntry]:
-        """Every entry of the subject's story, oldest first; empty when nothing carries it."""
+    async def page(
+        self, subject: Subject, start: int = 0, stop: int | None = None
+    ) -> tuple[list[TimelineEntry], int]:
+        """Entries `start` to `stop` of the subject's story, oldest first, and how many it has
+        (0 when nothing carries it)."""
         rows, executions = await asyncio.gather(self._rows(subject), self._listed(subject))
         runs: dict[str, WorkflowExecution] = {e.run_id or "": e for e in executions}
         workflows = {r["workflow_id"] for r in rows} | {e.id for e in executions}
@@ -72,19 +85,29 @@ class TimelineReader:
         for described in await asyncio.gather(*(self._describe(*pair) for pair in missing)):
             if described is not None:
                 runs[described.run_id or ""] = described
+        # Read for the runs' entries only: a key may have thousands of started events.
         traces = {
-            (r["workflow_id"], r["run_id"]): _trace_id(r["trace_context"])
+            (r["workflow_id"], r["run_id"]): r["trace_context"]
             for r in rows
             if r["run_id"] and r["status"] == "started"
         }
-        entries = await self._events(rows)
+        entries: list[TimelineEntry | _EventDecision] = [
+            _EventDecision(d.at, first, d)
+            for first, decisions in await ledger.stories(self.pool, rows)
+            for d in decisions
+        ]
         told = await asyncio.gather(
-            *(self._run(e, traces.get((e.id, e.run_id))) for e in runs.values())
+            *(self._run(e, _trace_id(traces.get((e.id, e.run_id)))) for e in runs.values())
         )
         for run_entries in told:
             entries.extend(run_entries)
         entries.sort(key=lambda e: e.at)  # stable: a run's entries keep their order at one instant
-        return entries
+        # Only the page's events are made entries: the story is read again for every page.
+        shown = [
+            self._event(e.first, e.decision) if isinstance(e, _EventDecision) else e
+            for e in entries[start:stop]
+        ]
+        return shown, len(entries)
 
     async def _rows(self, subject: Subject) -> list[asyncpg.Record]:
         if subject.business_key is not None:
@@ -106,23 +129,20 @@ class TimelineReader:
         except RPCError:
             return None  # gone: past the namespace's retention
 
-    async def _events(self, rows: Sequence[asyncpg.Record]) -> list[TimelineEntry]:
-        return [
-            TimelineEntry(
-                at=d.at,
-                kind="event",
-                name=d.decision,
-                outcome=d.reason,
-                detail=d.detail,
-                event=EventRef(source=first["source"], id=first["id"], type=first["type"]),
-                workflow_id=d.workflow_id,
-                run_id=d.run_id,
-                trace_id=_trace_id(first["trace_context"]),
-                links=self._event_links(first["source"], first["id"], d.workflow_id, d.run_id),
-            )
-            for first, decisions in await ledger.stories(self.pool, rows)
-            for d in decisions
-        ]
+    def _event(self, first: asyncpg.Record, d: ledger.Decision) -> TimelineEntry:
+        """The entry of one ledger decision about the event whose first delivery is `first`."""
+        return TimelineEntry(
+            at=d.at,
+            kind="event",
+            name=d.decision,
+            outcome=d.reason,
+            detail=d.detail,
+            event=EventRef(source=first["source"], id=first["id"], type=first["type"]),
+            workflow_id=d.workflow_id,
+            run_id=d.run_id,
+            trace_id=_trace_id(first["trace_context"]),
+            links=self._event_links(first["source"], first["id"], d.workflow_id, d.run_id),
+        )
 
     def _event_links(
         self, source: str, event_id: str, workflow_id: str | None, run_id: str | None

@@ -132,12 +132,15 @@ def bench(
     batch_size: int = typer.Option(10, help="Events per batch-mode POST."),
     parked: int = typer.Option(300, help="Sagas parked in their cancel window (memory)."),
     inbox_rows: int = typer.Option(
-        1_000_000, help="Delivered events in the big inbox (inbox scenario)."
+        1_000_000, help="Delivered events in the big inbox (inbox and timeline scenarios)."
+    ),
+    timeline_events: int = typer.Option(
+        1_000, help="Events of the business key whose timeline is read (timeline scenario)."
     ),
     scenario: list[str] = typer.Option(  # noqa: B008
         [],
-        help="Scenario(s) to run: ingest, routing, e2e, layers, memory, accept, inbox, held, "
-        "webhook, scale (default: ingest, routing, e2e, memory, accept, inbox).",
+        help="Scenario(s) to run: ingest, routing, e2e, layers, memory, accept, inbox, timeline, "
+        "held, webhook, scale (default: ingest, routing, e2e, memory, accept, inbox, timeline).",
     ),
     results_dir: str = typer.Option("bench-results", help="Where results.json/.png go."),
     long: bool = typer.Option(
@@ -163,6 +166,7 @@ def bench(
             batch_size=batch_size,
             parked=parked,
             inbox_rows=inbox_rows,
+            timeline_events=timeline_events,
             scenarios=tuple(scenario) or DEFAULT_SCENARIOS,
             results_dir=Path(results_dir),
             long=long,

@@ -26,8 +26,11 @@ FIGURES = {
     "worker RSS per open run",
     "filter cost, ingest",
     "fan-out of two, ingest",
+    "timeline of 10 events",
+    "search of 2,000 events",
+    "A/A search",
 }
-SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox")
+SCENARIOS = ("ingest", "routing", "e2e", "memory", "accept", "inbox", "timeline")
 
 
 @pytest.mark.slow
@@ -41,6 +44,7 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
         batch_size=3,
         parked=4,
         inbox_rows=2_000,
+        timeline_events=10,  # the key's story: its events, their ledger, its run
         scenarios=SCENARIOS,
         results_dir=tmp_path / "results",
         min_ops=1,
@@ -51,7 +55,7 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
 
     results = json.loads(path.read_text())
     assert results["options"]["rounds"] == 4
-    for scenario in ("ingest", "routing", "e2e", "accept", "inbox"):
+    for scenario in ("ingest", "routing", "e2e", "accept", "inbox", "timeline", "search"):
         for variant, series in results["series"][scenario].items():
             # errors: refused posts, and runs that ended otherwise than expected
             assert series["events"] > 0, (scenario, variant)
@@ -99,6 +103,15 @@ async def test_bench_measures_every_variant_and_writes_table_json_and_plot(
     drain = results["extra"]["drain"]
     assert drain["events_per_s"] > 0 and len(drain["rounds_events_per_s"]) == 4
     assert results["extra"]["run"]["elapsed_s"] > 0
+    story = results["extra"]["timeline fixture"]
+    assert story["by_kind"]["event"] == 20 and story["runs"] == 1, story  # received, started
+    for name in ("timeline of 10 events", "search of 2,000 events"):
+        goal = results["extra"][name]
+        assert goal["p99_ms"] > 0 and len(goal["p99_ms_by_round"]) == 4, goal
+        assert goal["met"] == (goal["worst_round_p99_ms"] < 200), goal
+    assert ("timeline of 10 events", "p99 ms") in figures
+    assert "actual time" in results["plans"]["timeline: events by key"]
+    assert "Buffers:" in (path.parent / "plans.txt").read_text()
     assert (path.parent / "results.png").stat().st_size > 10_000
     table = (tmp_path / "table.txt").read_text()
     assert "saga end to end" in table and "A/A e2e" in table

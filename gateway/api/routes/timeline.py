@@ -34,10 +34,10 @@ async def timeline_of_correlation(
 ) -> Timeline:
     """Everything that happened under one correlation id: events, runs, steps, operators."""
     subject = Subject(caller.tenant, correlation_id=correlation_id)
-    entries = await _entries(reader, subject, f"correlation id {correlation_id!r}")
-    page = _page(entries, limit, after)
+    named = f"correlation id {correlation_id!r}"
+    page, total = await _entries(reader, subject, named, after, after + limit)
     query = {"correlation_id": correlation_id, "limit": limit, "after": after + limit}
-    next_url = f"/timeline?{urlencode(query)}" if after + limit < len(entries) else None
+    next_url = f"/timeline?{urlencode(query)}" if after + limit < total else None
     return Timeline(correlation_id=correlation_id, items=page, next=next_url)
 
 
@@ -56,10 +56,10 @@ async def timeline_of_key(
     looked up in its bounded form, as its runs' `BusinessKey` holds it.
     """
     key = bounded(business_key)
-    entries = await _entries(reader, Subject(caller.tenant, business_key=key), f"key {key!r}")
-    page = _page(entries, limit, after)
+    subject = Subject(caller.tenant, business_key=key)
+    page, total = await _entries(reader, subject, f"key {key!r}", after, after + limit)
     next_url = None
-    if after + limit < len(entries):
+    if after + limit < total:
         path = quote(key, safe="")
         next_url = f"/timeline/{path}?{urlencode({'limit': limit, 'after': after + limit})}"
     return Timeline(business_key=key, items=page, next=next_url)
@@ -78,11 +78,11 @@ async def timeline_page(
     A browser sends the key as `?access_token=`; the page's links to the gateway carry it on.
     """
     key = bounded(business_key)
-    entries = await _entries(reader, Subject(caller.tenant, business_key=key), f"key {key!r}")
+    subject = Subject(caller.tenant, business_key=key)
+    shown, total = await _entries(reader, subject, f"key {key!r}", 0, PAGE_ENTRIES)
     path = quote(key, safe="")
-    shown = entries[:PAGE_ENTRIES]
     next_url = None
-    if len(entries) > PAGE_ENTRIES:
+    if total > PAGE_ENTRIES:
         next_url = f"/timeline/{path}?{urlencode({'limit': 1000, 'after': PAGE_ENTRIES})}"
     page = render_page(
         Timeline(business_key=key, items=shown, next=next_url),
@@ -93,13 +93,12 @@ async def timeline_page(
     return HTMLResponse(page)
 
 
-async def _entries(reader: TimelineReader, subject: Subject, named: str) -> list[TimelineEntry]:
-    """The subject's entries; 404 when none (another tenant's key answers the same)."""
-    entries = await reader.entries(subject)
-    if not entries:
+async def _entries(
+    reader: TimelineReader, subject: Subject, named: str, start: int, stop: int
+) -> tuple[list[TimelineEntry], int]:
+    """Entries `start` to `stop` of the subject's story and how many it has; 404 when none
+    (another tenant's key answers the same)."""
+    page, total = await reader.page(subject, start, stop)
+    if not total:
         raise Problem("timeline-not-found", f"Nothing of this tenant carries the {named}.")
-    return entries
-
-
-def _page(entries: list[TimelineEntry], limit: int, after: int) -> list[TimelineEntry]:
-    return entries[after : after + limit]
+    return page, total
