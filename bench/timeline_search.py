@@ -40,8 +40,7 @@ from bench.inbox_size import prepare
 from bench.measure import Series
 from bench.scenarios import BLOCK, Bench, aa_name
 from bench.workload import STRUCTURED
-from gateway.inbox import found, ledger
-from gateway.timeline import build
+from gateway.inbox import found, keyed, ledger
 from sagaway import search_attributes as sa
 from sagaway.ids import event_path
 
@@ -266,29 +265,21 @@ async def plans(database: str, order_id: str) -> dict[str, str]:
     """The plans of the SQL both reads run, on the big inbox: the timeline's, the search's."""
     conn = await asyncpg.connect(database)
     try:
-        rows = await conn.fetch(build._BY_KEY, TENANT, order_id)
+        rows = await conn.fetch(keyed.BY_KEY, TENANT, order_id)
         seqs = [r["seq"] for r in rows]
         workflows = sorted({r["workflow_id"] for r in rows})
         who = customer(1)
-        clause, values = found.where(
+        search_sql, values = found.statement(
             found.Query(tenant=TENANT, q=f'data.customer_id == "{who}"'), frozenset()
         )
-        search_sql = (
-            f"SELECT {found._COLUMNS} FROM inbox i WHERE {clause}"
-            f" ORDER BY i.received_at DESC, i.seq DESC LIMIT ${len(values) + 1}"
-        )
-        newest_clause, newest_values = found.where(found.Query(tenant=TENANT), frozenset())
-        newest_sql = (
-            f"SELECT {found._COLUMNS} FROM inbox i WHERE {newest_clause}"
-            f" ORDER BY i.received_at DESC, i.seq DESC LIMIT ${len(newest_values) + 1}"
-        )
+        newest_sql, newest_values = found.statement(found.Query(tenant=TENANT), frozenset())
         statements: dict[str, tuple[str, list[Any]]] = {
-            "timeline: events by key": (build._BY_KEY, [TENANT, order_id]),
-            "timeline: events of its workflows": (build._OF_WORKFLOWS, [TENANT, workflows, seqs]),
-            "timeline: ledger decisions": (ledger._DECISIONS_OF, [seqs]),
-            "timeline: dead letters": (ledger._DEAD_LETTERS, [seqs]),
-            f"search: {who}": (search_sql, [*values, 50]),
-            "search: newest 50": (newest_sql, [*newest_values, 50]),
+            "timeline: events by key": (keyed.BY_KEY, [TENANT, order_id]),
+            "timeline: events of its workflows": (keyed.OF_WORKFLOWS, [TENANT, workflows, seqs]),
+            "timeline: ledger decisions": (ledger.DECISIONS_OF, [seqs]),
+            "timeline: dead letters": (ledger.DEAD_LETTERS, [seqs]),
+            f"search: {who}": (search_sql, values),
+            "search: newest 50": (newest_sql, newest_values),
         }
         out: dict[str, str] = {}
         for name, (sql, args) in statements.items():

@@ -60,16 +60,25 @@ def where(query: Query, computed: frozenset[str]) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), values
 
 
+def statement(query: Query, computed: frozenset[str]) -> tuple[str, list[Any]]:
+    """The SQL of one page of `query` and its values."""
+    clause, values = where(query, computed)
+    values.append(query.limit)
+    sql = (
+        f"SELECT {_COLUMNS} FROM inbox i WHERE {clause}"
+        f" ORDER BY i.received_at DESC, i.seq DESC LIMIT ${len(values)}"
+    )
+    return sql, values
+
+
 async def search(
     pool: asyncpg.Pool, query: Query, computed: frozenset[str]
 ) -> list[asyncpg.Record]:
     """One page of the events `query` finds, newest first."""
-    clause, values = where(query, computed)
-    values.append(query.limit)
-    return list(
-        await pool.fetch(
-            f"SELECT {_COLUMNS} FROM inbox i WHERE {clause}"
-            f" ORDER BY i.received_at DESC, i.seq DESC LIMIT ${len(values)}",
-            *values,
-        )
-    )
+    sql, values = statement(query, computed)
+    async with pool.acquire() as conn, conn.transaction():
+        # The driver prepares each statement once; after five runs Postgres may plan it for any
+        # value, walking the time index row by row (a second over a million rows) where the
+        # value's own plan asks the content index for a hundred.
+        await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        return list(await conn.fetch(sql, *values))

@@ -28,7 +28,7 @@ _EVENT = (
     " FROM inbox WHERE tenant = $1 AND source = $2 AND id = $3 ORDER BY route"
 )
 # A decision names the run it led to: its own delivery's, or the related event's.
-_DECISIONS_OF = (
+DECISIONS_OF = (
     "SELECT d.inbox_seq, d.at, d.decision, d.reason, d.detail,"
     " coalesce(r.workflow_id, o.workflow_id) AS workflow_id,"
     " CASE WHEN r.seq IS NULL THEN o.run_id ELSE r.run_id END AS run_id,"
@@ -47,7 +47,7 @@ RECORD_RELEASED = (
     " SELECT seq, 'released', 'wait_for_run', by_seq FROM released"
 )
 # Every dead letter of the deliveries (one sent again may have been dead-lettered before).
-_DEAD_LETTERS = (
+DEAD_LETTERS = (
     "SELECT inbox_seq, created_at AS at, reason, detail"
     " FROM dead_letters WHERE inbox_seq = ANY($1::bigint[]) ORDER BY inbox_seq, id"
 )
@@ -161,11 +161,11 @@ async def stories(
         events.setdefault((record["tenant"], record["source"], record["id"]), []).append(record)
     seqs = [r["seq"] for r in records]
     by_seq: dict[int, list[Decision]] = {}
-    for record in await pool.fetch(_DECISIONS_OF, seqs):
+    for record in await pool.fetch(DECISIONS_OF, seqs):
         fields = dict(record)
         by_seq.setdefault(fields.pop("inbox_seq"), []).append(Decision(**fields))
     letters: dict[int, list[asyncpg.Record]] = {}
-    for letter in await pool.fetch(_DEAD_LETTERS, seqs):
+    for letter in await pool.fetch(DEAD_LETTERS, seqs):
         letters.setdefault(letter["inbox_seq"], []).append(letter)
     told: list[tuple[asyncpg.Record, list[Decision]]] = []
     for deliveries in events.values():
