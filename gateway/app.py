@@ -102,9 +102,9 @@ def create_app(settings: Settings, app: App) -> FastAPI:
             api.state.ingest, api.state.answers, settings, app.bound_sources
         )
         api.state.recovery = Recovery(DeadLetters(pool), api.state.ingest, client)
-        api.state.timeline = TimelineReader(pool, client, api.state.answers.run_links)
+        api.state.timeline = TimelineReader(pool, client, api.state.answers.links)
         api.state.replayer = Replayer(Replays(pool), api.state.ingest, registry)
-        api.state.computed_fields = api.state.replayer.computed
+        api.state.computed_fields = registry.computed_fields
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         if settings.gateway_dispatch:

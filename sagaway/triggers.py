@@ -310,6 +310,12 @@ class Registry:
         return self.of(event_type)[0].data_model
 
     @property
+    def computed_fields(self) -> frozenset[str]:
+        """The computed fields of every event type's data model (search reads them where
+        intake keeps them)."""
+        return frozenset(name for t in self.triggers for name in t.data_model.model_computed_fields)
+
+    @property
     def event_types(self) -> Mapping[str, tuple[Trigger, ...]]:
         """All routed event types, each with its triggers in declaration order."""
         return dict(self._by_type)
@@ -400,13 +406,3 @@ def _argument_model(
             f"it is the data of {event_type!r}"
         )
     return model
-
-
-def computed_fields(registry: Registry) -> frozenset[str]:
-    """The names of the computed fields of every event type's data model (search reads them
-    from where intake keeps them)."""
-    return frozenset(
-        name
-        for event_type in registry.event_types
-        for name in registry.model(event_type).model_computed_fields
-    )

@@ -6,13 +6,14 @@ import asyncio
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import pytest
 
 from gateway.cloudevents import envelope
 from gateway.inbox.rows import NewDelivery, Routing
@@ -194,3 +195,26 @@ def app_stack(
     )
     stack.start("worker", "gateway")
     return stack
+
+
+def app_stack_fixture(
+    fixture: str,
+    app: str,
+    name: str,
+    scope: Literal["module", "package", "session"] = "package",
+    **env: str,
+) -> Any:
+    """A fixture named `fixture`: the test app `app`'s worker and gateway (`app_stack`), started
+    once per `scope` and stopped after it."""
+
+    @pytest.fixture(scope=scope, name=fixture)
+    def started(
+        database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[Stack]:
+        stack = app_stack(
+            database_url, temporal_address, tmp_path_factory.mktemp(name), app, name, **env
+        )
+        yield stack
+        stack.stop()
+
+    return started

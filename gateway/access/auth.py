@@ -220,7 +220,7 @@ async def authenticate_producer(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
     access_token: Annotated[str | None, Security(_QUERY)],
 ) -> Principal:
-    """Dependency: the caller by its header, or by `?access_token=` (event producers only)."""
+    """Dependency: the caller by its header, or by `?access_token=` (producers, `/ui/` pages)."""
     token = bearer.credentials.strip() if bearer and bearer.credentials else access_token
     return await _principal(request, token or None)
 
@@ -232,10 +232,14 @@ async def _principal(request: Request, token: str | None) -> Principal:
     return principal
 
 
-def require(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """Dependency factory: an authenticated caller holding the operator scope `scope`."""
+def require(scope: str, *, key_in_url: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: an authenticated caller holding the operator scope `scope`
+    (`key_in_url`: its key may come as `?access_token=`, as a browser's does)."""
+    # A default, not an annotation: annotations are read as text in the module's namespace,
+    # where this choice is not.
+    authenticated = Depends(authenticate_producer if key_in_url else authenticate)
 
-    async def check(caller: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(caller: Principal = authenticated) -> Principal:
         if not caller.has(scope):
             raise Problem("forbidden", f"This needs the operator scope {scope!r}.")
         return caller
@@ -305,22 +309,9 @@ def tenant_of(search_attribute: str | None, settings: Settings) -> str:
     return search_attribute or settings.default_tenant
 
 
-async def page_reader(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)],
-    access_token: Annotated[str | None, Security(_QUERY)],
-) -> Principal:
-    """Dependency: a caller of a page with `runs:read`; a browser sends its key in the URL."""
-    token = bearer.credentials.strip() if bearer and bearer.credentials else access_token
-    caller = await _principal(request, token or None)
-    if not caller.has("runs:read"):
-        raise Problem("forbidden", "This needs the operator scope 'runs:read'.")
-    return caller
-
-
 Caller = Annotated[Principal, Depends(authenticate)]
 #: A page's reader: `runs:read`, its key in `Authorization` or in `?access_token=`.
-PageReader = Annotated[Principal, Depends(page_reader)]
+PageReader = Annotated[Principal, Depends(require("runs:read", key_in_url=True))]
 #: A producer posting events: its key in `Authorization`, or in `?access_token=`.
 Producer = Annotated[Principal, Depends(authenticate_producer)]
 RunsReader = Annotated[Principal, Depends(require("runs:read"))]

@@ -38,11 +38,6 @@ class Answers:
             ui += f"/{run_id}/history"
         return RunLinks(run=run_path(workflow_id), temporal_ui=ui)
 
-    def run_links(self, workflow_id: str, run_id: str | None) -> tuple[str, str]:
-        """(this gateway's, the Temporal UI's) link to a run."""
-        links = self.links(workflow_id, run_id)
-        return links.run, links.temporal_ui
-
     def update_links(self, row: InboxRow) -> UpdateLinks:
         """Links to the run an update reached and to the update's answer."""
         links = self.links(row.workflow_id, row.run_id)

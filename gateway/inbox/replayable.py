@@ -1,4 +1,4 @@
-"""The inbox as a replay reads it: a tenant's deliveries in a time range, and sending one again."""
+"""The inbox as a replay reads it: a tenant's deliveries in a time range."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-
-from gateway.database import Conn
 
 #: What a replay reads of each delivery.
 _COLUMNS = (
@@ -90,18 +88,3 @@ async def batch(
             limit,
         )
     )
-
-
-async def resend(conn: Conn, seq: int, *, hold: bool) -> bool:
-    """Send a delivery that led to no run again: queued now, or held for its flow control to
-    release (`hold`) as it would a new event. False if it changed meanwhile."""
-    done = await conn.execute(
-        "UPDATE inbox SET status = CASE WHEN $2 THEN 'held' ELSE 'queued' END,"
-        " reason = CASE WHEN $2 THEN 'replay' END, next_attempt_at = now(), last_error = NULL"
-        " WHERE seq = $1 AND status IN ('dead_lettered', 'dropped') AND run_id IS NULL",
-        seq,
-        hold,
-    )
-    if not hold:  # dispatchers in other processes hear of it at once
-        await conn.execute("SELECT pg_notify('sagaway_inbox', '')")
-    return bool(done.endswith(" 1"))

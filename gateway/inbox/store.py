@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from gateway.database import POSTGRES_DOWN
+from gateway.database import POSTGRES_DOWN, Conn
 from gateway.inbox import ledger
 from gateway.inbox.groups import Batcher
 from gateway.inbox.rows import (
@@ -341,13 +341,8 @@ class Inbox:
 
     async def requeue(self, seq: int) -> InboxRow | None:
         """Put a dead-lettered delivery back in the queue for the caller to dispatch now."""
-        row = await self.pool.fetchrow(
-            f"UPDATE inbox SET status = 'queued', next_attempt_at = now() + $2::interval,"
-            f" last_error = NULL WHERE seq = $1 AND status = 'dead_lettered' RETURNING {COLUMNS}",
-            seq,
-            INLINE_LEASE,
-        )
-        return InboxRow.from_record(row) if row else None
+        async with self.pool.acquire() as conn:
+            return await resend(conn, seq, hold=False, lease=INLINE_LEASE)
 
     def mark_dispatched(
         self, seq: int, status: Status, run_id: str | None, *, ordered: bool = False
@@ -485,3 +480,23 @@ class Inbox:
         """Delete up to `batch` delivered rows older than `window`; how many went."""
         status = await self.pool.execute(_PRUNE, window, batch)
         return int(status.split()[-1])
+
+
+async def resend(
+    conn: Conn, seq: int, *, hold: bool, lease: timedelta = timedelta(0)
+) -> InboxRow | None:
+    """Send a delivery that led to no run (dead-lettered, or dropped by flow control) again:
+    queued, leased for `lease` to a caller that dispatches it itself, or (`hold`) held for its
+    flow control to release as it would a new event. None if it is neither any more."""
+    row = await conn.fetchrow(
+        "UPDATE inbox SET status = CASE WHEN $2 THEN 'held' ELSE 'queued' END,"
+        " reason = CASE WHEN $2 THEN 'replay' END, next_attempt_at = now() + $3::interval,"
+        " last_error = NULL"
+        f" WHERE seq = $1 AND status IN ('dead_lettered', 'dropped') RETURNING {COLUMNS}",
+        seq,
+        hold,
+        lease,
+    )
+    if row is not None and not hold and not lease:  # due now: wake other processes' loops
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return InboxRow.from_record(row) if row else None

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from gateway.dispatch.starts import event_meta
 from gateway.inbox.store import Inbox
-from gateway.intake.routing import Refused, Router, render_routing
+from gateway.intake.routing import EventFacts, Refused, Router, render_routing
 from gateway.problems import Problem
 from sagaway.events import EventMeta
 from sagaway.tenancy import DEFAULT_TENANT, tenant_workflow_id
@@ -42,7 +42,7 @@ async def route_unrouted(router: Router, inbox: Inbox) -> int:
                     row.type, row.event.get("data"), row.event.get("dataschema")
                 )
                 trigger = _committed_for(triggers, row.workflow_id, data, meta)
-                routing = render_routing(trigger, data, data, meta)
+                routing = render_routing(trigger, data, meta, EventFacts.of(data, meta))
             except (Refused, Problem) as err:
                 log.warning("event %s cannot be routed now: %s", row.id, err.detail)
                 continue  # dispatch dead-letters it

@@ -147,13 +147,14 @@ class Router:
                 "send it when it is due.",
             )
         payload = pydantic_core.to_json(payload_data)
+        facts = EventFacts.of(payload_data, meta)  # alike for every delivery: made once
         routes = tuple(
             Route(
                 trigger=trigger,
                 # The model renders the workflow id, whose template may name no sensitive field.
                 workflow_id=tenant_workflow_id(tenant, trigger.render_workflow_id(data, meta)),
                 payload=payload,
-                routing=render_routing(trigger, data, payload_data, meta),
+                routing=render_routing(trigger, data, meta, facts),
                 index=index,
             )
             for index, trigger in enumerate(chosen)
@@ -254,8 +255,26 @@ def event_meta(event: CloudEvent, tenant: str, correlation_id: str) -> EventMeta
     )
 
 
+@dataclass(frozen=True)
+class EventFacts:
+    """What every delivery of an event carries alike, besides its input."""
+
+    #: The run's one-line summary.
+    summary: str
+    #: The data model's computed fields, from the data as kept (tokens for sensitive fields),
+    #: as search reads the rest of it.
+    computed: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, payload_data: BaseModel, meta: EventMeta) -> EventFacts:
+        """The facts of an event whose data, as kept, is `payload_data`."""
+        names = type(payload_data).model_computed_fields
+        computed = payload_data.model_dump(mode="json", include=set(names)) if names else None
+        return cls(run_summary(payload_data, meta), computed)
+
+
 def render_routing(
-    trigger: Trigger, data: BaseModel, payload_data: BaseModel, meta: EventMeta
+    trigger: Trigger, data: BaseModel, meta: EventMeta, facts: EventFacts
 ) -> Routing:
     """What a delivery's start carries besides its input, rendered once."""
     flow = trigger.flow
@@ -274,14 +293,12 @@ def render_routing(
         fairness = flow.render_fairness(data, meta) or DEFAULT_TENANT
         weight = flow.fairness_weight
     key = trigger.render_business_key(data, meta)
-    computed = type(payload_data).model_computed_fields
     return Routing(
         # Bounded as the run's `BusinessKey` is: the timeline looks a key up in this form.
         business_key=bounded(key) if key is not None else None,
         priority=priority,
         fairness_key=fairness,
         fairness_weight=weight,
-        summary=run_summary(payload_data, meta),
-        # From the data as kept (tokens for sensitive fields), as search reads the rest.
-        computed=payload_data.model_dump(mode="json", include=set(computed)) if computed else None,
+        summary=facts.summary,
+        computed=facts.computed,
     )

@@ -3,12 +3,12 @@ what it did with each delivery. Only this module writes them."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import asyncpg
 
 from gateway.database import Conn
+from gateway.inbox.rows import decode_json
 from gateway.replays.models import Outcome, Replay, ReplayItem, ReplayLinks, ReplayRequest
 
 _COLUMNS = (
@@ -76,7 +76,7 @@ class Replays:
 
     async def claim(self, owner: str, lease: float) -> asyncpg.Record | None:
         """Take the oldest open replay nobody holds (or this owner held), for `lease` seconds."""
-        return await self.pool.fetchrow(_CLAIM, owner, _seconds(lease))
+        return await self.pool.fetchrow(_CLAIM, owner, timedelta(seconds=lease))
 
     async def renew(self, replay_id: int, owner: str, lease: float) -> bool:
         """Hold it `lease` seconds more; False when another took it (this one's lease ran out)."""
@@ -85,7 +85,7 @@ class Replays:
             " WHERE id = $1 AND owner = $2 AND done_at IS NULL",
             replay_id,
             owner,
-            _seconds(lease),
+            timedelta(seconds=lease),
         )
         return bool(done.endswith(" 1"))
 
@@ -119,10 +119,7 @@ Item = tuple[int, str, str, str, str | None, Outcome, str | None, str | None]
 
 def request_of(record: asyncpg.Record) -> ReplayRequest:
     """The request a `replays` row keeps."""
-    request = record["request"]
-    return ReplayRequest.model_validate(
-        json.loads(request) if isinstance(request, str) else request
-    )
+    return ReplayRequest.model_validate(decode_json(record["request"]))
 
 
 def replay_of(record: asyncpg.Record) -> Replay:
@@ -141,7 +138,3 @@ def replay_of(record: asyncpg.Record) -> Replay:
         error=record["error"],
         links=ReplayLinks(replay=path, items=f"{path}/items"),
     )
-
-
-def _seconds(value: float) -> timedelta:
-    return timedelta(seconds=value)

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from temporalio.client import Client, WorkflowExecution
@@ -24,10 +24,23 @@ from gateway.timeline.entries import EntryLinks, EventRef, TimelineEntry
 from gateway.timeline.runs import outcome
 from sagaway import search_attributes as sa
 from sagaway.ids import event_path
-from sagaway.observability.tracing import load_carrier
+from sagaway.observability.tracing import trace_id_of
 
-#: Links to a run: (this gateway's, the Temporal UI's), for a workflow id and run id.
-RunLinker = Callable[[str, str | None], tuple[str, str]]
+
+class RunLinked(Protocol):
+    """A run's links: this gateway's view of it and its page in the Temporal UI."""
+
+    @property
+    def run(self) -> str:
+        """`GET /runs/{workflow_id}`."""
+
+    @property
+    def temporal_ui(self) -> str:
+        """The run's page in the Temporal UI."""
+
+
+#: Links to a run, for a workflow id and run id (the gateway's `Answers.links`).
+RunLinker = Callable[[str, str | None], RunLinked]
 #: The most runs one timeline lists (a key is one business object: a handful in practice).
 MAX_RUNS = 200
 
@@ -97,7 +110,7 @@ class TimelineReader:
             for d in decisions
         ]
         told = await asyncio.gather(
-            *(self._run(e, _trace_id(traces.get((e.id, e.run_id)))) for e in runs.values())
+            *(self._run(e, trace_id_of(traces.get((e.id, e.run_id)))) for e in runs.values())
         )
         for run_entries in told:
             entries.extend(run_entries)
@@ -140,7 +153,7 @@ class TimelineReader:
             event=EventRef(source=first["source"], id=first["id"], type=first["type"]),
             workflow_id=d.workflow_id,
             run_id=d.run_id,
-            trace_id=_trace_id(first["trace_context"]),
+            trace_id=trace_id_of(first["trace_context"]),
             links=self._event_links(first["source"], first["id"], d.workflow_id, d.run_id),
         )
 
@@ -149,7 +162,8 @@ class TimelineReader:
     ) -> EntryLinks:
         links = EntryLinks(event=event_path(source, event_id))
         if workflow_id is not None and run_id is not None:
-            links.run, links.temporal_ui = self.links(workflow_id, run_id)
+            run = self.links(workflow_id, run_id)
+            links.run, links.temporal_ui = run.run, run.temporal_ui
         return links
 
     async def _run(self, run: WorkflowExecution, trace_id: str | None) -> list[TimelineEntry]:
@@ -158,13 +172,13 @@ class TimelineReader:
         found = await outcome(handle, run.status, run.typed_search_attributes.get(sa.SAGA_STATUS))
         saga = found.saga
         status = run.status.name if run.status else "UNKNOWN"
-        gateway_link, ui = self.links(run.id, run.run_id)
+        linked = self.links(run.id, run.run_id)
         base: dict[str, Any] = {
             "workflow_id": run.id,
             "run_id": run.run_id,
             "workflow_type": run.workflow_type,
             "trace_id": trace_id,
-            "links": EntryLinks(run=gateway_link, temporal_ui=ui),
+            "links": EntryLinks(run=linked.run, temporal_ui=linked.temporal_ui),
         }
         saga_status = saga.status if saga else None
         open_now = run.close_time is None  # a started entry says how an open run stands
@@ -209,12 +223,6 @@ class TimelineReader:
                 )
             )
         return entries
-
-
-def _trace_id(stored: Any) -> str | None:
-    """The W3C trace id of a kept trace context (32 hex digits), if it has one."""
-    parts = load_carrier(stored).get("traceparent", "").split("-")
-    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
 
 
 def _literal(value: str) -> str:

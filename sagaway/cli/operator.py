@@ -190,17 +190,13 @@ def runs_show(
     )
     table = Table("started (UTC)", "kind", "step", "status", "took", "error")
     for step in saga.get("steps") or []:
-        started = step.get("started_at")
-        took = ""
-        if started and step.get("ended_at"):
-            seconds = (_utc(step["ended_at"]) - _utc(started)).total_seconds()
-            took = f"{seconds * 1000:.0f} ms"
+        started, ended = step.get("started_at"), step.get("ended_at")
         table.add_row(
-            _utc(started).strftime("%H:%M:%S.%f")[:-3] if started else "",
+            clock(started) if started else "",
             step["kind"],
             step["name"],
             step["status"],
-            took,
+            took(started, ended) if started and ended else "",
             step.get("error") or "",
         )
     console.print(table)
@@ -213,8 +209,16 @@ def runs_show(
     console.print(f"Temporal UI: {run['links']['temporal_ui']}", soft_wrap=True)
 
 
-def _utc(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
+def clock(value: str, *, date: bool = False) -> str:
+    """An API time as UTC text to the millisecond (`date`: with the day)."""
+    moment = datetime.fromisoformat(value).astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f" if date else "%H:%M:%S.%f")[:-3]
+
+
+def took(start: str, end: str) -> str:
+    """How long from one API time to another, in milliseconds."""
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return f"{seconds * 1000:.0f} ms"
 
 
 @events_app.command("show")
@@ -245,9 +249,8 @@ def events_show(
         run = d.get("workflow_id") or ""
         if d.get("run_id"):
             run += f" ({d['run_id'][:8]})"
-        at = datetime.fromisoformat(d["at"]).astimezone(UTC)
         table.add_row(
-            at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+            clock(d["at"], date=True),
             d["decision"],
             d.get("reason") or "",
             run,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,7 +14,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sagaway.cli.operator import ApiKeyOpt, GatewayOpt, checked, console, events_app, gateway_client
+from sagaway.cli.operator import (
+    ApiKeyOpt,
+    GatewayOpt,
+    checked,
+    clock,
+    console,
+    events_app,
+    gateway_client,
+    took,
+)
 
 #: Colours of outcomes a reader should notice.
 _BAD = {"failed", "dead_lettered", "conflict", "compensation_failed", "FAILED", "TERMINATED"}
@@ -63,7 +71,7 @@ def timeline(
 
 def _line(entry: dict[str, Any]) -> str:
     """One entry as one line: time, kind, what, outcome, where, why."""
-    at = _clock(entry["at"])
+    at = clock(entry["at"])
     kind = entry["kind"]
     outcome = entry.get("outcome") or entry.get("saga_status") or ""
     if kind == "run" and entry.get("saga_status"):
@@ -73,13 +81,10 @@ def _line(entry: dict[str, Any]) -> str:
         what += f" {entry['workflow_type']}"
     if entry.get("event"):
         what += f" {entry['event']['type']} {entry['event']['id']}"
-    took = ""
-    if entry.get("ended_at"):
-        seconds = (_time(entry["ended_at"]) - _time(entry["at"])).total_seconds()
-        took = f" ({seconds * 1000:.0f} ms)"
+    lasted = f" ({took(entry['at'], entry['ended_at'])})" if entry.get("ended_at") else ""
     why = entry.get("error") or entry.get("detail") or ""
     colour = _colour(entry.get("outcome") or "", entry.get("saga_status") or "", entry["name"])
-    parts = [f"{at}  {kind:<8} {escape(what)}{took}"]
+    parts = [f"{at}  {kind:<8} {escape(what)}{lasted}"]
     if outcome:
         parts.append(f"[{colour}]{escape(outcome)}[/{colour}]")
     if entry.get("workflow_id"):
@@ -134,7 +139,7 @@ def events_search(
     for item in found:
         status_text = item["status"] + (f" ({item['reason']})" if item.get("reason") else "")
         table.add_row(
-            _clock(item["received_at"], date=True),
+            clock(item["received_at"], date=True),
             item["type"],
             item["source"],
             item["id"],
@@ -220,12 +225,3 @@ def _print_items(page: dict[str, Any]) -> None:
     console.print(table)
     if page["next"]:
         console.print(f"more: {page['next']}")
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(UTC)
-
-
-def _clock(value: str, *, date: bool = False) -> str:
-    """A time as UTC text, to the millisecond."""
-    return _time(value).strftime("%Y-%m-%d %H:%M:%S.%f" if date else "%H:%M:%S.%f")[:-3]

@@ -71,13 +71,7 @@ def _workflow_trace_id() -> str | None:
     if not workflow.in_workflow():
         return None
     header = workflow.info().headers.get("_tracer-data")
-    if header is None:
-        return None
-    try:
-        carrier = json.loads(header.data)
-        return str(carrier["traceparent"]).split("-")[1]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
+    return tracing.trace_id_of(header.data) if header is not None else None
 
 
 class JsonFormatter(logging.Formatter):

@@ -269,9 +269,18 @@ def carrier(*, correlation_id: str, event_id: str, workflow_id: str) -> dict[str
     return out
 
 
+def trace_id_of(carrier: Any) -> str | None:
+    """The W3C trace id (32 hex digits) of a carrier's `traceparent`, kept as JSON or a dict."""
+    try:
+        parts = load_carrier(carrier).get("traceparent", "").split("-")
+    except ValueError:  # not JSON
+        return None
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
 def load_carrier(value: Any) -> dict[str, str]:
-    """A stored carrier back as a dict, whatever the driver returned (jsonb text or dict)."""
-    if isinstance(value, str):
+    """A stored carrier back as a dict, whatever it came as (JSON text or bytes, or a dict)."""
+    if isinstance(value, str | bytes):
         value = json.loads(value)
     if not isinstance(value, Mapping):
         return {}

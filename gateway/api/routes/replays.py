@@ -8,9 +8,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from gateway.access.auth import ReplaysOperator, RunsReader
+from gateway.api.routes.search import query_problem
 from gateway.problems import MEDIA_TYPE, FieldError, Problem, ProblemBody
 from gateway.replays.models import Replay, ReplayItems, ReplayRequest
 from gateway.replays.runner import Replayer
+from gateway.search import InvalidQuery
 
 router = APIRouter(tags=["replays"])
 _PROBLEM = {"model": ProblemBody, "content": {MEDIA_TYPE: {}}}
@@ -46,7 +48,10 @@ async def start_replay(
             f"No workflow type {body.trigger!r} has a trigger; known: {', '.join(known)}.",
             errors=[FieldError(field="trigger", message="unknown workflow type")],
         )
-    replayer.check_query(body.q)
+    try:
+        replayer.check_query(body.q)
+    except InvalidQuery as err:
+        raise query_problem(err) from None
     replay = await replayer.replays.create(caller.tenant, body)
     replayer.poke()
     return JSONResponse(

@@ -101,9 +101,7 @@ async def search_events(
     try:
         rows = await found.search(pool, query, computed)
     except InvalidQuery as err:
-        raise Problem(
-            "invalid-query", str(err), errors=[FieldError(field="q", message=err.part)]
-        ) from None
+        raise query_problem(err) from None
     items = [
         FoundEvent(
             **{k: r[k] for k in FoundEvent.model_fields if k != "links"},
@@ -127,3 +125,8 @@ def _cursor(before: str | None) -> tuple[datetime, int] | None:
         return None
     micros, _, seq = before.partition(".")
     return _EPOCH + timedelta(microseconds=int(micros)), int(seq)
+
+
+def query_problem(err: InvalidQuery) -> Problem:
+    """`400 invalid-query`, naming the part of `q` the gateway cannot run."""
+    return Problem("invalid-query", str(err), errors=[FieldError(field="q", message=err.part)])

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.helpers import app_stack
+from tests.helpers import app_stack_fixture
 from tests.stack import Stack
 
 APP = "tests.gateway.flow.flow_app:app"
 
 
-@pytest.fixture(scope="package")
-def flow_stack(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The flow app's worker and gateway (authentication off), with an inbox of their own."""
-    stack = app_stack(
-        database_url,
-        temporal_address,
-        tmp_path_factory.mktemp("flow"),
-        APP,
-        "flow",
-        SAGAWAY_DISPATCH_INTERVAL_SECONDS="0.25",
-    )
-    yield stack
-    stack.stop()
+#: The flow app's worker and gateway (authentication off), with an inbox of their own.
+flow_stack = app_stack_fixture("flow_stack", APP, "flow", SAGAWAY_DISPATCH_INTERVAL_SECONDS="0.25")
 
 
 @pytest.fixture

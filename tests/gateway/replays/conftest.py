@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.helpers import app_stack
+from tests.helpers import app_stack_fixture
 from tests.stack import Stack
 
 APP = "tests.gateway.replays.replay_app:app"
 
 
-@pytest.fixture(scope="package")
-def replay_stack(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The replay app's worker and gateway (authentication off), with an inbox of their own."""
-    stack = app_stack(
-        database_url, temporal_address, tmp_path_factory.mktemp("replays"), APP, "replays"
-    )
-    yield stack
-    stack.stop()
+#: The replay app's worker and gateway (authentication off), with an inbox of their own.
+replay_stack = app_stack_fixture("replay_stack", APP, "replays")
 
 
 @pytest.fixture

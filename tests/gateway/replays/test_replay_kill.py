@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -21,23 +20,15 @@ import pytest
 from sagaway.temporal.client import connect
 from tests.gateway.replays.conftest import APP
 from tests.gateway.replays.test_replays import finished, items, rfc3339
-from tests.helpers import app_stack, cloud_event, post
+from tests.helpers import app_stack_fixture, cloud_event, post
 from tests.stack import Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 EVENTS = 40
 
 
-@pytest.fixture(scope="module")
-def killable(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """A replay app stack of its own: its gateway is killed."""
-    stack = app_stack(
-        database_url, temporal_address, tmp_path_factory.mktemp("kill"), APP, "replaykill"
-    )
-    yield stack
-    stack.stop()
+#: A replay app stack of its own: its gateway is killed.
+killable = app_stack_fixture("killable", APP, "replaykill", scope="module")
 
 
 async def test_a_gateway_killed_mid_replay_resumes_it_and_sends_nothing_twice(

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.helpers import app_stack
+from tests.helpers import app_stack_fixture
 from tests.stack import Stack
 
 APP = "tests.gateway.routing.routing_app:app"
 
 
-@pytest.fixture(scope="package")
-def routing_stack(
-    database_url: str, temporal_address: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The routing app's worker and gateway (authentication off), with an inbox of their own."""
-    stack = app_stack(
-        database_url,
-        temporal_address,
-        tmp_path_factory.mktemp("routing"),
-        APP,
-        "routing",
-        SAGAWAY_UPDATE_TIMEOUT_SECONDS="2",
-    )
-    yield stack
-    stack.stop()
+#: The routing app's worker and gateway (authentication off), with an inbox of their own.
+routing_stack = app_stack_fixture(
+    "routing_stack", APP, "routing", SAGAWAY_UPDATE_TIMEOUT_SECONDS="2"
+)
 
 
 @pytest.fixture
